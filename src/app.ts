@@ -1,0 +1,95 @@
+import path from "node:path";
+import express, { type Express } from "express";
+import ace from "atlassian-connect-express";
+import type { Config } from "./config/load-config";
+import type { Storage } from "./db/open-storage";
+import { aceStoreAdapter } from "./forges/cloud-connect/ace-store";
+import { connectJwt, type VerifyDeps } from "./forges/cloud-connect/jwt/verify-request";
+import { lifecycleInstalledPost } from "./forges/cloud-connect/lifecycle/lifecycle-installed-post";
+import { lifecycleUninstalledPost } from "./forges/cloud-connect/lifecycle/lifecycle-uninstalled-post";
+import { connectWebhookPost } from "./forges/cloud-connect/webhook-post";
+import { asyncHandler } from "./http/async-handler";
+import { errorHandler, notFoundHandler } from "./http/error-handler";
+import { aceLogger, type Logger } from "./log/logger";
+import type { TenantRevoker } from "./tenants/revoke-tenant";
+import { handlebarsEngine } from "./web/view-engine";
+import { panelGet } from "./web/pages/panel-get";
+import { buildsGet } from "./web/pages/builds-get";
+import { configureGet } from "./web/pages/configure-get";
+
+export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../.." : "..");
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  storage: Storage;
+  revokers?: TenantRevoker[];
+  onDeliveryStored?: () => void;
+}
+
+export interface App {
+  app: Express;
+  appKey: string;
+}
+
+/** Wires every route; nothing else. Resolves once ACE has registered its own routes (the descriptor). */
+export function createApp(deps: AppDeps): Promise<App> {
+  const { config, log, storage } = deps;
+  const models = storage.models;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("env", config.mode === "production" ? "production" : "development");
+  app.set("trust proxy", true);
+  app.engine("hbs", handlebarsEngine(path.join(PROJECT_ROOT, "views"), config.mode !== "development"));
+  app.set("view engine", "hbs");
+  app.set("views", path.join(PROJECT_ROOT, "views"));
+
+  ace.store.register("pipelines", () => aceStoreAdapter(models) as unknown as ReturnType<Parameters<typeof ace.store.register>[1]>);
+  const aceMode = config.mode === "production" ? "production" : "development";
+  const aceSettings = {
+    ...((config.aceConfig[aceMode] as object | undefined) ?? {}),
+    localBaseUrl: config.baseUrl,
+    port: config.port,
+    product: "bitbucket",
+    watch: false,
+    setupInstallRoute: false,
+    validateDescriptor: false,
+    store: { adapter: "pipelines" },
+    whitelist: config.allowedHosts,
+  };
+
+  return new Promise<App>((resolve, reject) => {
+    let addon: ReturnType<typeof ace>;
+    const cwd = process.cwd();
+    try {
+      // ACE reads config.json and atlassian-connect.json from the working directory.
+      process.chdir(PROJECT_ROOT);
+      addon = ace(app, { config: { [aceMode]: aceSettings } }, aceLogger(log) as unknown as Console, () => {
+        app.use(notFoundHandler);
+        app.use(errorHandler(log));
+        resolve({ app, appKey: addon.key });
+      });
+    } catch (err) {
+      reject(err);
+      return;
+    } finally {
+      process.chdir(cwd);
+    }
+    const appKey: string = addon.key;
+    const basePath = new URL(config.baseUrl).pathname.replace(/\/$/, "");
+    const verify: VerifyDeps = { models, basePath };
+    const lifecycle = { ...verify, appKey, allowedHosts: config.allowedHosts, log };
+    const json = express.json({ limit: "1mb" });
+
+    // Our routes are added before ACE's (it registers them a tick later), so ours answer /installed and webhooks.
+    app.post("/installed", json, asyncHandler(lifecycleInstalledPost(lifecycle)));
+    app.post("/uninstalled", json, asyncHandler(lifecycleUninstalledPost({ ...lifecycle, revokers: deps.revokers ?? [] })));
+    app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, log, onStored: deps.onDeliveryStored })));
+
+    app.use("/static", express.static(path.join(PROJECT_ROOT, "public"), { maxAge: "1h", index: false }));
+    app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(config.baseUrl)));
+    app.get("/pages/builds", connectJwt("normal", verify), asyncHandler(buildsGet(config.baseUrl)));
+    app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl)));
+    app.get("/healthz", (_req, res) => void res.json({ ok: true }));
+  });
+}

@@ -1,0 +1,96 @@
+import { PIPELINES_SCOPES, SCOPES } from "../scopes/catalogue";
+import { parseScopeHeader } from "../scopes/effective-scopes";
+import { missingScopes } from "../scopes/compare-scopes";
+import { loadConfig } from "../config/load-config";
+import { openStorage } from "../db/open-storage";
+import { createLogger } from "../log/logger";
+import { sharedSecretKey } from "../tenants/tenant-keys";
+import { cloudApiRequest } from "../forges/cloud-connect/cloud-api";
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** The table of the scopes Pipelines asks for: area, access, scope, what the user approves, why. */
+export function permissionsTable(): string[] {
+  const rows = PIPELINES_SCOPES.map((s) => SCOPES.find((i) => i.scope === s)!).map((i) => [i.area, i.access, i.scope, i.approval, i.why ?? ""]);
+  const head = ["Area", "Access", "Scope", "What the user approves", "Why Pipelines needs it"];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const fmt = (r: string[]) => r.map((v, c) => v.padEnd(widths[c])).join("  ").trimEnd();
+  return [fmt(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(fmt)];
+}
+
+/**
+ * Calls the tenant's API once, as the app, and reads the scopes Bitbucket granted from `X-OAuth-Scopes`.
+ * Returns the process exit status: 0 when everything required is granted.
+ */
+export async function checkTenant(clientKey: string, io: Io, env = process.env): Promise<number> {
+  const config = loadConfig(env);
+  const log = createLogger({ cli: "permissions" });
+  const storage = await openStorage(config, log);
+  try {
+    const tenant = await storage.models.Tenant.findOne({ where: { clientKey } });
+    if (!tenant) {
+      io.err(`no installation with clientKey ${clientKey}`);
+      return 2;
+    }
+    if (tenant.status !== "active") {
+      io.err(`${clientKey} has uninstalled Pipelines: nothing is granted`);
+      return 1;
+    }
+    const key = sharedSecretKey(tenant);
+    if (!key || !tenant.baseApiUrl || !tenant.appKey || !tenant.principalUuid) {
+      io.err(`${clientKey} is not a Connect installation with an API URL`);
+      return 2;
+    }
+    const res = await cloudApiRequest(
+      { appKey: tenant.appKey, clientKey, baseApiUrl: tenant.baseApiUrl, key },
+      "GET",
+      `/2.0/repositories/${encodeURIComponent(tenant.principalUuid)}?pagelen=1`,
+    );
+    if (res.status === 401 || res.status === 403) {
+      io.err(`Bitbucket refused the app's credentials for ${clientKey} (HTTP ${res.status})`);
+      return 1;
+    }
+    const header = res.headers.get("x-oauth-scopes");
+    if (header === null) {
+      io.err(`Bitbucket answered HTTP ${res.status} without an X-OAuth-Scopes header: cannot tell what is granted`);
+      return 1;
+    }
+    const granted = parseScopeHeader(header);
+    io.out(`granted to ${clientKey}: ${granted.join(" ") || "(nothing)"}`);
+    const missing = missingScopes(granted);
+    if (missing.length === 0) {
+      io.out("every scope Pipelines needs is granted");
+      return 0;
+    }
+    for (const m of missing) io.out(`MISSING ${m.scope}: ${m.feature}`);
+    return 1;
+  } finally {
+    await storage.close();
+  }
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  for (const line of permissionsTable()) io.out(line);
+  const i = argv.indexOf("--tenant");
+  if (i < 0) return 0;
+  const clientKey = argv[i + 1];
+  if (!clientKey) {
+    io.err("usage: npm run permissions -- [--tenant <clientKey>]");
+    return 2;
+  }
+  io.out("");
+  return checkTenant(clientKey, io);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), { out: (l) => console.log(l), err: (l) => console.error(l) }).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      console.error(err.message);
+      process.exit(2);
+    },
+  );
+}

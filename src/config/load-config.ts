@@ -1,0 +1,111 @@
+import fs from "node:fs";
+import path from "node:path";
+import { ConfigError } from "./config-error";
+import { parseDatabaseUrl, type DatabaseTarget } from "./database-url";
+
+export type Mode = "production" | "development" | "test";
+
+/** Everything the service reads from config.json and the environment, validated once at start. */
+export interface Config {
+  mode: Mode;
+  port: number;
+  /** The public base URL of the app (what Bitbucket calls); the descriptor's `{{localBaseUrl}}`. */
+  baseUrl: string;
+  dataDir: string;
+  database: DatabaseTarget;
+  /** PIPELINES_SECRET_KEY, or undefined outside production (a development key is then kept in dataDir). */
+  secretKey?: Buffer;
+  /** Hosts a Connect install may come from (`baseUrl` of the install payload). */
+  allowedHosts: string[];
+  /** Builds that may run at once per tenant. */
+  concurrencyPerTenant: number;
+  /** Bytes of log stored per step before it is cut. */
+  logCapBytes: number;
+  /** Whether `npm start` runs a runner inside the web process. */
+  inProcessRunner: boolean;
+  /** The raw config.json, handed to ACE. */
+  aceConfig: Record<string, unknown>;
+}
+
+type Env = Record<string, string | undefined>;
+
+function readConfigJson(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) return {};
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(path.basename(file), `is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function intSetting(name: string, raw: unknown, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const n = typeof raw === "number" ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${String(raw)}")`);
+  return n;
+}
+
+function boolSetting(name: string, raw: unknown, fallback: boolean): boolean {
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === true || raw === "true" || raw === "1") return true;
+  if (raw === false || raw === "false" || raw === "0") return false;
+  throw new ConfigError(name, `must be true or false (got "${String(raw)}")`);
+}
+
+/** Parses PIPELINES_SECRET_KEY: 32 bytes, as 64 hex characters or base64. */
+export function parseSecretKey(raw: string, setting = "PIPELINES_SECRET_KEY"): Buffer {
+  const v = raw.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
+  if (key.length !== 32) throw new ConfigError(setting, "must be 32 random bytes, as 64 hex characters or base64 (openssl rand -base64 32)");
+  return key;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const nodeEnv = env.NODE_ENV ?? "development";
+  if (!["production", "development", "test"].includes(nodeEnv)) {
+    throw new ConfigError("NODE_ENV", `must be production, development or test (got "${nodeEnv}")`);
+  }
+  const mode = nodeEnv as Mode;
+  const json = readConfigJson(path.join(cwd, "config.json"));
+  const section = ((mode === "production" ? json.production : json.development) ?? {}) as Record<string, unknown>;
+  const pipelines = (json.pipelines ?? {}) as Record<string, unknown>;
+
+  const port = intSetting("PORT", env.PORT ?? section.port, 3000, 0, 65535);
+  const dataDir = path.resolve(cwd, env.PIPELINES_DATA_DIR ?? "data");
+  const database = parseDatabaseUrl(env.DATABASE_URL, dataDir);
+
+  const rawBase = env.PIPELINES_BASE_URL ?? env.AC_LOCAL_BASE_URL ?? (section.localBaseUrl as string | undefined) ?? `http://localhost:${port}`;
+  let baseUrl: string;
+  try {
+    baseUrl = new URL(rawBase.replace("$port", String(port))).toString().replace(/\/$/, "");
+  } catch {
+    throw new ConfigError("PIPELINES_BASE_URL", `is not a URL (got "${rawBase}")`);
+  }
+  if (mode === "production" && !baseUrl.startsWith("https://")) {
+    throw new ConfigError("PIPELINES_BASE_URL", "must be an https:// URL in production (Bitbucket only calls apps over https)");
+  }
+
+  let secretKey: Buffer | undefined;
+  if (env.PIPELINES_SECRET_KEY) secretKey = parseSecretKey(env.PIPELINES_SECRET_KEY);
+  else if (mode === "production") {
+    throw new ConfigError("PIPELINES_SECRET_KEY", "is required in production: 32 random bytes (openssl rand -base64 32) that encrypt secrets at rest");
+  }
+
+  const hostsRaw = env.PIPELINES_ALLOWED_HOSTS ?? (Array.isArray(section.whitelist) ? (section.whitelist as string[]).join(",") : undefined);
+  const allowedHosts = (hostsRaw ?? "bitbucket.org").split(",").map((h) => h.trim()).filter(Boolean);
+  if (allowedHosts.length === 0) throw new ConfigError("whitelist", "must name at least one Bitbucket host");
+
+  return {
+    mode,
+    port,
+    baseUrl,
+    dataDir,
+    database,
+    secretKey,
+    allowedHosts,
+    concurrencyPerTenant: intSetting("PIPELINES_CONCURRENCY_PER_TENANT", env.PIPELINES_CONCURRENCY_PER_TENANT ?? pipelines.concurrencyPerTenant, 4, 1, 1000),
+    logCapBytes: intSetting("PIPELINES_LOG_CAP_BYTES", env.PIPELINES_LOG_CAP_BYTES ?? pipelines.logCapBytes, 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    inProcessRunner: boolSetting("PIPELINES_IN_PROCESS_RUNNER", env.PIPELINES_IN_PROCESS_RUNNER ?? pipelines.inProcessRunner, true),
+    aceConfig: json,
+  };
+}

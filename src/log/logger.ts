@@ -1,0 +1,90 @@
+import { inspect } from "node:util";
+
+export type Level = "debug" | "info" | "warn" | "error";
+const ORDER: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+/** Field names whose values never reach a log, whatever object they sit in. */
+const SECRET_FIELD = /secret|password|passwd|token|private_?key|authorization|cookie|jwt|credential/i;
+const REDACTED = "[redacted]";
+
+export type Sink = (line: string) => void;
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+/**
+ * Known secret values (shared secrets, tokens…) registered as they are loaded; any log line containing one has
+ * it replaced. Field-name redaction catches the rest.
+ */
+const knownSecrets = new Set<string>();
+
+export function registerSecret(value: string | undefined | null): void {
+  if (value && value.length >= 6) knownSecrets.add(value);
+}
+
+export function redactText(text: string): string {
+  let out = text;
+  for (const s of knownSecrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
+  return out;
+}
+
+export function redactValue(value: unknown, depth = 0): unknown {
+  if (depth > 6) return "[…]";
+  if (typeof value === "string") return redactText(value);
+  if (value instanceof Error) return { name: value.name, message: redactText(value.message), stack: value.stack ? redactText(value.stack) : undefined };
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = SECRET_FIELD.test(k) && v !== null && v !== undefined && v !== "" ? REDACTED : redactValue(v, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}
+
+const sinks = new Set<Sink>();
+/** Adds a place every log line also goes to (tests use it to read what was logged). */
+export function addSink(sink: Sink): () => void {
+  sinks.add(sink);
+  return () => sinks.delete(sink);
+}
+
+function threshold(): number {
+  const level = (process.env.LOG_LEVEL ?? (process.env.NODE_ENV === "test" ? "warn" : "info")) as Level | "silent";
+  return ORDER[level] ?? ORDER.info;
+}
+
+export function createLogger(base: Record<string, unknown> = {}): Logger {
+  const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
+    const all = { ...base, ...(fields ?? {}) };
+    const rest = Object.keys(all).length ? " " + inspect(redactValue(all), { breakLength: Infinity, depth: 6 }) : "";
+    const line = `${new Date().toISOString()} ${level.toUpperCase()} ${redactText(msg)}${rest}`;
+    for (const sink of sinks) sink(line);
+    if (ORDER[level] >= threshold()) process.stderr.write(line + "\n");
+  };
+  return {
+    debug: (m, f) => write("debug", m, f),
+    info: (m, f) => write("info", m, f),
+    warn: (m, f) => write("warn", m, f),
+    error: (m, f) => write("error", m, f),
+    child: (fields) => createLogger({ ...base, ...fields }),
+  };
+}
+
+/** The logger handed to atlassian-connect-express: its arguments go through the same redaction. */
+export function aceLogger(log: Logger): { info: (...a: unknown[]) => void; warn: (...a: unknown[]) => void; error: (...a: unknown[]) => void } {
+  const fmt = (args: unknown[]) => args.map((a) => (typeof a === "string" ? a : inspect(redactValue(a), { depth: 4, breakLength: Infinity }))).join(" ");
+  return {
+    info: (...a) => log.info(fmt(a), { from: "ace" }),
+    warn: (...a) => log.warn(fmt(a), { from: "ace" }),
+    error: (...a) => log.error(fmt(a), { from: "ace" }),
+  };
+}
+
+export const rootLogger = createLogger();

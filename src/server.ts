@@ -1,0 +1,69 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadConfig, type Config } from "./config/load-config";
+import { openStorage, type Storage } from "./db/open-storage";
+import { createApp } from "./app";
+import { rootLogger, type Logger } from "./log/logger";
+
+export interface RunningServer {
+  url: string;
+  config: Config;
+  storage: Storage;
+  server: http.Server;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the service: validated config, database with migrations applied, HTTP server, routes. With PORT=0 (tests)
+ * the public base URL is the address actually bound, unless PIPELINES_BASE_URL says otherwise.
+ */
+export async function start(env: Record<string, string | undefined> = process.env, log: Logger = rootLogger): Promise<RunningServer> {
+  let config = loadConfig(env);
+  const storage = await openStorage(config, log);
+  const server = http.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, env.HOST ?? (config.mode === "production" ? "0.0.0.0" : "127.0.0.1"), () => resolve());
+    });
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  if (!env.PIPELINES_BASE_URL && !env.AC_LOCAL_BASE_URL && config.port === 0) {
+    config = { ...config, baseUrl: `http://127.0.0.1:${port}` };
+  }
+  const { app } = await createApp({ config, log, storage });
+  server.on("request", app);
+  log.info(`Pipelines for Bitbucket listening on ${config.baseUrl}`, { port, database: config.database.dialect });
+
+  return {
+    url: config.baseUrl,
+    config,
+    storage,
+    server,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await storage.close();
+    },
+  };
+}
+
+if (require.main === module) {
+  start().then(
+    (running) => {
+      const shutdown = () => {
+        rootLogger.info("shutting down");
+        running.stop().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on("SIGTERM", shutdown);
+      process.on("SIGINT", shutdown);
+    },
+    (err: Error) => {
+      rootLogger.error(`cannot start: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}

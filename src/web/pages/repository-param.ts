@@ -1,0 +1,15 @@
+import type { Request } from "express";
+import { badRequest } from "../../http/http-error";
+
+/**
+ * The repository a page was opened for, from the context parameters Bitbucket put in the (signed) URL:
+ * `repoPath` = `{repository.full_name}`, `repoUuid` = `{repository.uuid}`.
+ */
+export function repositoryOf(req: Request): { fullName: string; uuid: string | null } {
+  const fullName = req.query.repoPath;
+  if (typeof fullName !== "string" || !/^[\w.-]+\/[\w.-]+$/.test(fullName)) {
+    throw badRequest("this page needs the repository it is opened for (repoPath=<workspace>/<repository>)");
+  }
+  const uuid = typeof req.query.repoUuid === "string" ? req.query.repoUuid : null;
+  return { fullName, uuid };
+}

@@ -1,0 +1,40 @@
+import fs from "node:fs";
+import path from "node:path";
+import Handlebars from "handlebars";
+
+type Render = (file: string, options: object, callback: (err: unknown, html?: string) => void) => void;
+
+/**
+ * Handlebars views from `views/`, each rendered inside `views/layout.hbs` (`{{{body}}}`), with partials from
+ * `views/partials/`. Templates are compiled once and cached (outside development). Output is HTML-escaped by
+ * default; views never receive secrets.
+ */
+export function handlebarsEngine(viewsDir: string, cache: boolean): Render {
+  const hb = Handlebars.create();
+  const compiled = new Map<string, HandlebarsTemplateDelegate>();
+  const partialsDir = path.join(viewsDir, "partials");
+  const load = (file: string) => {
+    let t = cache ? compiled.get(file) : undefined;
+    if (!t) {
+      t = hb.compile(fs.readFileSync(file, "utf8"), { strict: false });
+      compiled.set(file, t);
+    }
+    return t;
+  };
+  if (fs.existsSync(partialsDir)) {
+    for (const f of fs.readdirSync(partialsDir)) {
+      if (f.endsWith(".hbs")) hb.registerPartial(f.replace(/\.hbs$/, ""), fs.readFileSync(path.join(partialsDir, f), "utf8"));
+    }
+  }
+  hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  hb.registerHelper("json", (v: unknown) => new Handlebars.SafeString(JSON.stringify(v).replace(/</g, "\\u003c")));
+  return (file, options, callback) => {
+    try {
+      const body = load(file)(options);
+      const html = load(path.join(viewsDir, "layout.hbs"))({ ...options, body: new Handlebars.SafeString(body) });
+      callback(null, html);
+    } catch (err) {
+      callback(err);
+    }
+  };
+}
