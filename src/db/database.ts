@@ -49,7 +49,7 @@ export async function openDatabase(target: DatabaseTarget, log: Logger): Promise
     await sequelize.authenticate();
   } catch (err) {
     await sequelize.close().catch(() => undefined);
-    throw new Error(`DATABASE_URL: cannot connect to the database (${(err as Error).message})`);
+    throw new Error(`DATABASE_URL: cannot connect to the database (${(err as Error).message})`, { cause: err });
   }
   log.debug("database open", { dialect: target.dialect });
   return sequelize;

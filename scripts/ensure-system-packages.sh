@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the system programs Pipelines runs (git for checkouts and the test stand-in's git http-backend,
+# bash for step scripts, procps for process checks) when they are missing. Needs root for apt-get; prints what
+# to install otherwise. Safe to run repeatedly: does nothing when everything is there.
+set -euo pipefail
+
+need=()
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v bash >/dev/null 2>&1 || need+=(bash)
+command -v ps >/dev/null 2>&1 || need+=(procps)
+[ -x /usr/lib/git-core/git-http-backend ] || [ -x "$(git --exec-path 2>/dev/null)/git-http-backend" ] || need+=(git)
+for extra in "$@"; do
+  case "$extra" in
+    sshd) command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server openssh-client) ;;
+    chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
+  esac
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+
+echo "installing system packages: ${need[*]}" >&2
+if [ "$(id -u)" != "0" ]; then
+  echo "not root: install them yourself (apt-get install ${need[*]})" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
