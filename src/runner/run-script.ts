@@ -1,0 +1,143 @@
+import { spawn } from "node:child_process";
+import { accessSync, constants as fsConstants } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { constants as osConstants } from "node:os";
+import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { buildStepScript } from "./build-step-script";
+import { createMasker } from "./mask";
+import { removePidFile, writePidFile } from "./pid-file";
+import { stopProcessGroup } from "./stop-process-group";
+import type { StepOutput } from "./step-output";
+
+export interface ScriptOptions {
+  commands: readonly string[];
+  /** Where the generated script is written (a private directory: the script is never put in argv). */
+  file: string;
+  cwd: string;
+  env: Record<string, string>;
+  secrets: readonly string[];
+  graceMs: number;
+  output: StepOutput;
+  pidFile?: string;
+}
+
+export interface ScriptRun {
+  /**
+   * Settles when the shell has exited, whatever it left running in its group has been stopped, and its output
+   * has been passed on. `exitCode` is the shell's, or 128 + the signal number when a signal ended it.
+   */
+  done: Promise<{ exitCode: number }>;
+  /** SIGTERM to the whole group, SIGKILL after the grace period. Idempotent. */
+  stop(): void;
+}
+
+/** After the group is gone, how long (not counting back-pressure pauses) to wait for its pipes to close. */
+const CLOSE_WAIT_MS = 1000;
+
+/**
+ * Runs `commands` as `bash -e <file>` in its own session and process group (`detached: true`), with exactly the
+ * environment given, stdin from /dev/null, and stdout+stderr masked into `output` in the order they arrive.
+ * (stdin must not be a socket, which Node's default pipes are: bash would then take itself for an rsh session
+ * and read ~/.bashrc.)
+ * Writes the group's pid record to `pidFile` while it runs. When the shell exits, anything it left running
+ * (`sleep 1000 &`) is stopped too, as the end of a Bitbucket step ends its container.
+ */
+export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
+  await writeFile(options.file, buildStepScript(options.commands), { mode: 0o600 });
+  const child = spawn(bashPath(), ["-e", options.file], {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  exited.catch(() => undefined); // handled where it is awaited; this only keeps it from counting as unhandled
+  const pid = child.pid;
+  if (pid === undefined) {
+    await exited; // rejects with the spawn error (missing cwd, no bash…)
+    throw new Error("bash could not be started");
+  }
+
+  const { output } = options;
+  const streams = [child.stdout, child.stderr] as Readable[];
+  let paused = false;
+  const pause = () => {
+    if (paused) return;
+    paused = true;
+    for (const s of streams) s.pause();
+    void output.drained().then(() => {
+      paused = false;
+      for (const s of streams) s.resume();
+    });
+  };
+  let open = streams.length;
+  const finishers = streams.map((stream) => {
+    const decoder = new StringDecoder("utf8");
+    const masker = createMasker(options.secrets);
+    stream.on("data", (data: Buffer) => {
+      if (!output.write(masker.push(decoder.write(data)))) pause();
+    });
+    stream.once("close", () => open--);
+    return () => output.write(masker.push(decoder.end()) + masker.flush());
+  });
+
+  let stopping: Promise<boolean> | null = null;
+  let finished = false;
+  const stopGroup = () => (stopping ??= stopProcessGroup(pid, options.graceMs).catch(() => false));
+
+  let pidFileError: { error: unknown } | null = null;
+  try {
+    if (options.pidFile) writePidFile(options.pidFile, pid);
+  } catch (error) {
+    pidFileError = { error };
+  }
+
+  const done = (async () => {
+    if (pidFileError) {
+      await stopGroup(); // never leave a process running that a restarted runner could not find
+      await exited.catch(() => undefined);
+      throw pidFileError.error;
+    }
+    const { code, signal } = await exited;
+    await stopGroup();
+    let waited = 0;
+    while (open > 0 && waited < CLOSE_WAIT_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (!paused) waited += 20;
+    }
+    for (const finish of finishers) finish();
+    if (open > 0) {
+      // Only a process that left the session (setsid) can still hold the pipes after the group is gone.
+      output.notice("[pipelines] a process that left the step's process group still holds its output open; it was not stopped and its further output is not shown");
+      for (const s of streams) s.destroy();
+    }
+    if (options.pidFile) await removePidFile(options.pidFile);
+    finished = true;
+    return { exitCode: code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0) };
+  })();
+
+  return {
+    done,
+    stop: () => {
+      if (!finished) void stopGroup();
+    },
+  };
+}
+
+let bash: string | undefined;
+/** bash by absolute path: the step's PATH is the user's, and must not decide which program runs the script. */
+function bashPath(): string {
+  bash ??= ["/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"].find((p) => {
+    try {
+      accessSync(p, fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }) ?? "bash";
+  return bash;
+}
