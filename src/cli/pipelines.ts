@@ -1,0 +1,30 @@
+import { main as validate } from "./validate";
+import { main as permissions } from "./permissions";
+
+const USAGE = `usage: pipelines <command>
+  validate [file] [--branch B | --tag T | --pr SRC:DST | --custom NAME]   check a pipeline file and show what would run
+  permissions [--tenant <clientKey>]                                     the scopes Pipelines needs; what an installation granted`;
+
+/** The `pipelines` command: one entry point for the project's command-line tools. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "validate":
+      return validate(rest);
+    case "permissions":
+      return permissions(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
+    default:
+      console.error(USAGE);
+      return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: Error) => {
+      console.error(err.message);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,44 @@
+/**
+ * Pipelines: read a bitbucket-pipelines.yml, choose the pipeline for a push, tag, pull request or manual
+ * run, and plan its steps for a shell runner. Pure functions; the only I/O is reading the bundled official
+ * schema once.
+ *
+ * ```ts
+ * const parsed = parsePipelineFile(text);
+ * if (!parsed.ok) return parsed.errors.map((d) => formatDiagnostic(d));
+ * const selected = selectPipeline(parsed.config, { kind: 'branch', branch: 'feature/login' });
+ * const plan = selected && planPipeline(parsed.config, selected);
+ * const runs = plan?.steps.filter((s) => changesetMatches(s.condition, changedFiles));
+ * ```
+ */
+
+/** Parse and validate the text of a bitbucket-pipelines.yml (YAML, our rules, the official schema). */
+export { parsePipelineFile, type ParseResult } from "./parse";
+/** Print a diagnostic as `bitbucket-pipelines.yml:12:5: path: message`. */
+export { formatDiagnostic, formatConfigPath, DEFAULT_PIPELINE_FILE, type Diagnostic, type ConfigPath } from "./diagnostic";
+/** Bitbucket glob matching (`*`, `**`, `?`, `{a,b}`) and the "most specific pattern wins" rule. */
+export {
+  matchGlob,
+  isExactPattern,
+  globSpecificity,
+  compareSpecificity,
+  bestMatchingPattern,
+  type GlobSpecificity,
+} from "./glob";
+/** Choose the pipeline that runs for a trigger. */
+export { selectPipeline } from "./select";
+/** Flatten a selected pipeline into steps for a shell runner. */
+export { planPipeline, DEFAULT_CLONE_DEPTH, DEFAULT_MAX_TIME_MINUTES, PIPE_UNSUPPORTED } from "./plan";
+/** Whether a step with a `condition.changesets` runs for a set of changed files. */
+export { changesetMatches } from "./changesets";
+export type {
+  PipelineConfig,
+  Trigger,
+  SelectedPipeline,
+  CustomVariable,
+  Plan,
+  PlanOptions,
+  PlanStage,
+  StepPlan,
+  StepCondition,
+} from "./types";

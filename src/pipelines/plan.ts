@@ -1,0 +1,275 @@
+/**
+ * Turns a selected pipeline into the flat list of steps a shell runner executes.
+ *
+ * This runner runs each step's script as a shell process on its host, not in a container. So:
+ * - `image` and `services` cannot be honoured: each affected step gets one warning saying so;
+ * - a `pipe:` script item (a Docker container Bitbucket runs) becomes a shell line that fails with
+ *   "pipes need a Docker runner; this runner executes steps as shell processes". We fail at that point
+ *   rather than skip it, because a skipped pipe (often a deployment) would let the build report success
+ *   for work that never happened. The step also gets a warning, so the plan shows it before it runs.
+ */
+import type { Plan, PlanOptions, PlanStage, PipelineConfig, SelectedPipeline, StepCondition, StepPlan } from "./types";
+
+export { changesetMatches } from "./changesets";
+
+/** Bitbucket's clone depth when the file sets none. */
+export const DEFAULT_CLONE_DEPTH = 50;
+/** Bitbucket's step time limit, in minutes, when the file sets none. */
+export const DEFAULT_MAX_TIME_MINUTES = 120;
+
+export const PIPE_UNSUPPORTED = "pipes need a Docker runner; this runner executes steps as shell processes";
+export const CHILD_PIPELINE_UNSUPPORTED = "child pipelines (type: pipeline) are not supported; this runner executes steps as shell processes";
+export const NOT_HONOURED = "this runner runs steps as shell processes on the host";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function asText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return undefined;
+}
+
+function texts(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(asText).filter((v): v is string => v !== undefined) : [];
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/** `clone.depth`: a positive number, or `full` (0: no `--depth`). */
+function cloneDepthOf(clone: unknown): number | undefined {
+  if (!isRecord(clone)) return undefined;
+  if (clone.depth === "full") return 0;
+  return positiveInteger(clone.depth);
+}
+
+function cloneEnabledOf(clone: unknown): boolean | undefined {
+  return isRecord(clone) && typeof clone.enabled === "boolean" ? clone.enabled : undefined;
+}
+
+/** `image: name` or `image: { name: ... }`. */
+function imageName(image: unknown): string | undefined {
+  if (isRecord(image)) return asText(image.name);
+  return asText(image);
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A shell line that prints `message` to stderr and fails the step. */
+export function failingLine(message: string): string {
+  return `echo ${shellQuote(message)} >&2; exit 1`;
+}
+
+function conditionOf(condition: unknown): StepCondition | undefined {
+  if (!isRecord(condition) || !isRecord(condition.changesets)) return undefined;
+  return { includePaths: texts(condition.changesets.includePaths), excludePaths: texts(condition.changesets.excludePaths) };
+}
+
+/** `artifacts: [globs]` or `artifacts: { paths, download, upload: [{ name, paths }] }`. */
+function artifactsOf(artifacts: unknown): { paths: string[]; download: boolean | string[] } {
+  if (Array.isArray(artifacts)) return { paths: texts(artifacts), download: true };
+  if (!isRecord(artifacts)) return { paths: [], download: true };
+  const paths = texts(artifacts.paths);
+  if (Array.isArray(artifacts.upload)) {
+    for (const upload of artifacts.upload) if (isRecord(upload)) paths.push(...texts(upload.paths));
+  }
+  const download = typeof artifacts.download === "boolean" ? artifacts.download : Array.isArray(artifacts.download) ? texts(artifacts.download) : true;
+  return { paths, download };
+}
+
+function quotedList(names: readonly string[]): string {
+  return names.map((n) => `"${n}"`).join(", ");
+}
+
+/** The one warning for a step whose image or services cannot be honoured, or undefined. */
+export function containerWarning(image: string | undefined, services: readonly string[]): string | undefined {
+  const parts: string[] = [];
+  if (image !== undefined) parts.push(`image "${image}"`);
+  if (services.length > 0) parts.push(`${services.length === 1 ? "service" : "services"} ${quotedList(services)}`);
+  if (parts.length === 0) return undefined;
+  const verb = parts.length > 1 || services.length > 1 ? "are" : "is";
+  return `${parts.join(" and ")} ${verb} ignored: ${NOT_HONOURED}`;
+}
+
+/** Script lines: text as written, numbers as text, empty items skipped, pipes as failing lines. */
+function scriptLines(script: unknown, warnings: string[]): string[] {
+  if (!Array.isArray(script)) return [];
+  const lines: string[] = [];
+  for (const item of script) {
+    const text = asText(item);
+    if (text !== undefined) {
+      lines.push(text);
+    } else if (isRecord(item) && Object.hasOwn(item, "pipe")) {
+      const pipe = asText(item.pipe) ?? "?";
+      lines.push(failingLine(`${PIPE_UNSUPPORTED} (pipe: ${pipe})`));
+      warnings.push(`pipe "${pipe}" cannot run: ${PIPE_UNSUPPORTED}; the step fails at that line`);
+    }
+  }
+  return lines;
+}
+
+interface Defaults {
+  maxTimeMinutes: number;
+  image?: string;
+  dockerEverywhere: boolean;
+  cloneEnabled: boolean;
+}
+
+interface Placement {
+  parallelGroup?: number;
+  groupFailFast?: boolean;
+  stage?: PlanStage;
+  stageCondition?: StepCondition;
+}
+
+class Planner {
+  readonly steps: StepPlan[] = [];
+  readonly stages: PlanStage[] = [];
+  readonly warnings: string[] = [];
+  private parallelGroups = 0;
+  private readonly unnamed = new Set<number>();
+
+  constructor(private readonly defaults: Defaults) {}
+
+  items(items: readonly unknown[], where: string, placement: Placement = {}): void {
+    items.forEach((item, i) => {
+      const label = `${where} item ${i + 1}`;
+      if (isRecord(item) && Object.hasOwn(item, "step")) this.step(item.step, placement);
+      else if (isRecord(item) && Object.hasOwn(item, "parallel")) this.parallel(item.parallel, label, placement);
+      else if (isRecord(item) && Object.hasOwn(item, "stage") && !placement.stage) this.stage(item.stage, label);
+      else if (isRecord(item) && Object.hasOwn(item, "variables")) return;
+      else this.warnings.push(`${label} is not a step, parallel group or stage; it is skipped`);
+    });
+  }
+
+  private parallel(value: unknown, label: string, placement: Placement): void {
+    // `parallel: [- step: ...]` or `parallel: { fail-fast: true, steps: [- step: ...] }`.
+    const steps = Array.isArray(value) ? value : isRecord(value) && Array.isArray(value.steps) ? value.steps : undefined;
+    if (!steps) {
+      this.warnings.push(`${label} is a parallel group without steps; it is skipped`);
+      return;
+    }
+    const group = this.parallelGroups++;
+    const groupFailFast = isRecord(value) && value["fail-fast"] === true;
+    this.items(steps, `${label} (parallel)`, { ...placement, parallelGroup: group, groupFailFast });
+  }
+
+  private stage(value: unknown, label: string): void {
+    if (!isRecord(value) || !Array.isArray(value.steps)) {
+      this.warnings.push(`${label} is a stage without steps; it is skipped`);
+      return;
+    }
+    const stage: PlanStage = {
+      index: this.stages.length,
+      name: asText(value.name) ?? `Stage ${this.stages.length + 1}`,
+      manual: value.trigger === "manual",
+      stepIndexes: [],
+    };
+    const deployment = asText(value.deployment);
+    if (deployment !== undefined) stage.deployment = deployment;
+    const condition = conditionOf(value.condition);
+    if (condition) stage.condition = condition;
+    this.stages.push(stage);
+    this.items(value.steps, `${label} (stage "${stage.name}")`, { stage, stageCondition: condition });
+  }
+
+  private step(value: unknown, placement: Placement): void {
+    const step = isRecord(value) ? value : {};
+    const index = this.steps.length;
+    const warnings: string[] = [];
+    const { stage } = placement;
+
+    const name = asText(step.name);
+    if (name === undefined) this.unnamed.add(index);
+
+    let script = scriptLines(step.script, warnings);
+    if (step.type === "pipeline") {
+      const target = asText(step.custom);
+      script = [failingLine(CHILD_PIPELINE_UNSUPPORTED + (target ? ` (custom: ${target})` : ""))];
+      warnings.push(`${CHILD_PIPELINE_UNSUPPORTED}; the step fails`);
+    }
+    const afterScript = scriptLines(step["after-script"], warnings);
+
+    const image = imageName(step.image) ?? this.defaults.image;
+    const services = texts(step.services);
+    if (this.defaults.dockerEverywhere && !services.includes("docker")) services.push("docker");
+    const container = containerWarning(image, services);
+    if (container) warnings.unshift(container);
+
+    const artifacts = artifactsOf(step.artifacts);
+    const plan: StepPlan = {
+      index,
+      name: name ?? "",
+      script,
+      afterScript,
+      maxTimeMinutes: positiveInteger(step["max-time"]) ?? this.defaults.maxTimeMinutes,
+      manual: step.trigger === "manual" || (stage !== undefined && stage.manual && stage.stepIndexes.length === 0),
+      artifacts: artifacts.paths,
+      downloadArtifacts: artifacts.download,
+      caches: texts(step.caches),
+      services,
+      failFast: placement.parallelGroup !== undefined && (typeof step["fail-fast"] === "boolean" ? step["fail-fast"] : placement.groupFailFast === true),
+      cloneEnabled: cloneEnabledOf(step.clone) ?? this.defaults.cloneEnabled,
+      warnings,
+    };
+    const deployment = asText(step.deployment) ?? stage?.deployment;
+    if (deployment !== undefined) plan.deployment = deployment;
+    const condition = conditionOf(step.condition) ?? placement.stageCondition;
+    if (condition) plan.condition = condition;
+    if (image !== undefined) plan.image = image;
+    if (placement.parallelGroup !== undefined) plan.parallelGroup = placement.parallelGroup;
+    if (stage) {
+      plan.stageName = stage.name;
+      stage.stepIndexes.push(index);
+    }
+    const cloneDepth = cloneDepthOf(step.clone);
+    if (cloneDepth !== undefined) plan.cloneDepth = cloneDepth;
+    this.steps.push(plan);
+  }
+
+  /** Unnamed steps: "Build" when the pipeline has just that one step, else "Step N" (1-based). */
+  nameUnnamedSteps(): void {
+    for (const index of this.unnamed) {
+      const step = this.steps[index];
+      if (step) step.name = this.steps.length === 1 ? "Build" : `Step ${index + 1}`;
+    }
+  }
+}
+
+/**
+ * Flattens `selected` (from `selectPipeline`) into steps in run order, with the file's global settings
+ * (`clone`, `options.max-time`, `options.docker`, `image`) applied. Steps of a `parallel` group share a
+ * `parallelGroup` number; steps of a `stage` share a `stageName` and are listed in `stages`.
+ * `condition` is recorded, not evaluated: use `changesetMatches` once the changed files are known.
+ */
+export function planPipeline(config: PipelineConfig, selected: SelectedPipeline, opts: PlanOptions = {}): Plan {
+  const options = isRecord(config.options) ? config.options : {};
+  const cloneEnabled = cloneEnabledOf(config.clone) ?? true;
+  const maxTimeMinutes = positiveInteger(options["max-time"]) ?? opts.defaultMaxTimeMinutes ?? DEFAULT_MAX_TIME_MINUTES;
+  const planner = new Planner({
+    maxTimeMinutes,
+    image: imageName(config.image),
+    dockerEverywhere: options.docker === true,
+    cloneEnabled,
+  });
+
+  if (selected.importRef !== undefined) {
+    planner.warnings.push(`"${selected.name}" imports the shared pipeline "${selected.importRef}"; shared pipelines are not supported, so nothing runs`);
+  }
+  planner.items(selected.definition, selected.name);
+  planner.nameUnnamedSteps();
+
+  return {
+    cloneDepth: cloneDepthOf(config.clone) ?? opts.defaultCloneDepth ?? DEFAULT_CLONE_DEPTH,
+    cloneEnabled,
+    maxTimeMinutes,
+    stages: planner.stages,
+    steps: planner.steps,
+    warnings: planner.warnings,
+  };
+}

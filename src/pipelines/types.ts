@@ -1,0 +1,129 @@
+/**
+ * The shapes shared by the pipelines modules: the parsed file, what starts a pipeline, and the plan a
+ * runner executes.
+ */
+
+/**
+ * A parsed bitbucket-pipelines.yml, as plain data (anchors, aliases and `<<` merges already resolved).
+ * `parsePipelineFile` guarantees a `pipelines` mapping; everything below it is as written in the file and
+ * is read defensively by `selectPipeline` and `planPipeline`.
+ */
+export interface PipelineConfig {
+  pipelines: Record<string, unknown>;
+  image?: unknown;
+  clone?: unknown;
+  options?: unknown;
+  definitions?: unknown;
+  [key: string]: unknown;
+}
+
+/** What started a pipeline. */
+export type Trigger =
+  | { kind: "branch"; branch: string }
+  | { kind: "tag"; tag: string }
+  | { kind: "pull-request"; sourceBranch: string; destinationBranch: string }
+  | { kind: "custom"; name: string };
+
+/** A variable a custom pipeline asks for when it is started by hand (`- variables:` item). */
+export interface CustomVariable {
+  name: string;
+  default?: string;
+  allowedValues?: string[];
+  description?: string;
+}
+
+/** The pipeline chosen for a trigger. */
+export interface SelectedPipeline {
+  /** For people: `"branches: feature/*"`, `"default"`, `"tags: v*"`, `"pull-requests: **"`, `"custom: deploy"`. */
+  name: string;
+  /** Stable identifier: `"branches/feature/*"`, `"default"`, `"pull-requests/**"`, `"custom/deploy"`. */
+  key: string;
+  /** The pipeline's items (`- step:`, `- parallel:`, `- stage:`), without any `- variables:` item. */
+  definition: unknown[];
+  /** The variables a custom pipeline declares, in order; only for custom pipelines that declare some. */
+  variables?: CustomVariable[];
+  /** Set when the pipeline is `import: repo:ref:name` (a shared pipeline from another repository); `definition` is then empty. */
+  importRef?: string;
+}
+
+/** When a step runs, by the files the push changed (`condition.changesets`). */
+export interface StepCondition {
+  /** The step runs only if a changed file matches one of these globs (empty: any file). */
+  includePaths: string[];
+  /** Changed files matching one of these globs do not count. */
+  excludePaths: string[];
+}
+
+/** A `stage:` item: steps that run together and share deployment, trigger and condition. */
+export interface PlanStage {
+  /** 0-based, in run order. */
+  index: number;
+  /** The stage's name, or `"Stage N"` (1-based) when it has none. */
+  name: string;
+  deployment?: string;
+  /** `trigger: manual`: the stage waits for a person before its first step. */
+  manual: boolean;
+  condition?: StepCondition;
+  /** Indexes (into `Plan.steps`) of the stage's steps. */
+  stepIndexes: number[];
+}
+
+/** One step as the runner executes it. */
+export interface StepPlan {
+  /** 0-based position in run order; steps of a parallel group have consecutive indexes. */
+  index: number;
+  /** The step's name; `"Build"` for an unnamed step that is the only one, else `"Step N"` (1-based). */
+  name: string;
+  /** Shell lines, run in order with `bash -e`. */
+  script: string[];
+  /** Shell lines run after `script`, whether it passed or failed. */
+  afterScript: string[];
+  maxTimeMinutes: number;
+  /** Waits for a person to start it (`trigger: manual` on the step, or on its stage for the stage's first step). */
+  manual: boolean;
+  deployment?: string;
+  condition?: StepCondition;
+  /** Artifact globs the step uploads. */
+  artifacts: string[];
+  /** Whether the step downloads artifacts of earlier steps: all (true), none (false) or the named ones. */
+  downloadArtifacts: boolean | string[];
+  /** Cache names (built-in ones like `node`, or from `definitions.caches`). */
+  caches: string[];
+  /** The Docker image the file asks for (the step's, else the global one). Not honoured by a shell runner. */
+  image?: string;
+  /** Service names (from `definitions.services`, or `docker`). Not honoured by a shell runner. */
+  services: string[];
+  /** 0-based number of the parallel group the step belongs to, if any. */
+  parallelGroup?: number;
+  /** A failure of this step stops the other steps of its parallel group. */
+  failFast: boolean;
+  stageName?: string;
+  /** Clone depth for this step when it overrides the pipeline's (0 = full history). */
+  cloneDepth?: number;
+  /** False when the step turns cloning off (`clone: enabled: false`). */
+  cloneEnabled: boolean;
+  /** What this runner cannot honour for this step, for people to read. */
+  warnings: string[];
+}
+
+/** What a runner needs to execute a selected pipeline. */
+export interface Plan {
+  /** `git fetch --depth` for the checkout: `clone.depth`, default 50; `full` → 0 (no limit). */
+  cloneDepth: number;
+  /** False when the file turns cloning off (`clone: enabled: false`). */
+  cloneEnabled: boolean;
+  /** Default step time limit: `options.max-time`, default 120. */
+  maxTimeMinutes: number;
+  stages: PlanStage[];
+  steps: StepPlan[];
+  /** Problems with the pipeline as a whole (e.g. an imported pipeline, or items that are not steps). */
+  warnings: string[];
+}
+
+/** Defaults for `planPipeline`, which Bitbucket fixes but an installation may want to change. */
+export interface PlanOptions {
+  /** Clone depth when the file sets none (Bitbucket: 50). */
+  defaultCloneDepth?: number;
+  /** Step time limit in minutes when the file sets none (Bitbucket: 120). */
+  defaultMaxTimeMinutes?: number;
+}
