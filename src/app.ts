@@ -16,6 +16,7 @@ import { handlebarsEngine } from "./web/view-engine";
 import { panelGet } from "./web/pages/panel-get";
 import { buildsGet } from "./web/pages/builds-get";
 import { configureGet } from "./web/pages/configure-get";
+import { applicationsRoutes } from "./web/api/applications-routes";
 
 export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../.." : "..");
 
@@ -90,6 +91,8 @@ export function createApp(deps: AppDeps): Promise<App> {
     app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(config.baseUrl)));
     app.get("/pages/builds", connectJwt("normal", verify), asyncHandler(buildsGet(config.baseUrl)));
     app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl)));
+    // The JSON API: page actions, authenticated with a context token (AP.context.getToken()).
+    app.use("/api/applications", connectJwt("context", verify), applicationsRoutes(models));
     app.get("/healthz", (_req, res) => void res.json({ ok: true }));
   });
 }

@@ -14,6 +14,8 @@ export interface TestServer extends RunningServer {
   sqliteFile?: string;
   /** The secret-encryption key the server runs with. */
   secretKey: string;
+  /** The environment it was started with (a CLI given it talks to the same database). */
+  env: Record<string, string | undefined>;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function startTestServer(extraEnv: Record<string, string> = {}): Pr
   const secretKey = randomBytes(32).toString("base64");
   const logs: string[] = [];
   const removeSink = addSink((line) => logs.push(line));
-  const env = {
+  const env: Record<string, string | undefined> = {
     NODE_ENV: "test",
     PORT: "0",
     PIPELINES_DATA_DIR: dataDir,
@@ -55,6 +57,7 @@ export async function startTestServer(extraEnv: Record<string, string> = {}): Pr
     logs,
     sqliteFile: db.sqliteFile,
     secretKey,
+    env,
     async stop() {
       removeSink();
       await running.stop();

@@ -1,6 +1,7 @@
 import type { QueryInterface } from "sequelize";
 import * as m0001 from "./0001-tenants";
 import * as m0002 from "./0002-deliveries";
+import * as m0003 from "./0003-applications";
 
 export interface Migration {
   name: string;
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: Migration[] = [
   { name: "0001-tenants", ...m0001 },
   { name: "0002-deliveries", ...m0002 },
+  { name: "0003-applications", ...m0003 },
 ];

@@ -2,6 +2,8 @@ import type { Sequelize } from "sequelize";
 import type { SecretBox } from "../crypto/secret-box";
 import { encryptSecretFields } from "../encrypted-fields";
 import { ACCESS_TOKEN_SECRET_FIELDS, defineAccessToken, type AccessTokenModel } from "./access-token";
+import { defineApplication, type ApplicationModel } from "./application";
+import { APPLICATION_VARIABLE_SECRET_FIELDS, defineApplicationVariable, type ApplicationVariableModel } from "./application-variable";
 import { defineDelivery, type DeliveryModel } from "./delivery";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 
@@ -10,6 +12,8 @@ export interface Models {
   Tenant: TenantModel;
   AccessToken: AccessTokenModel;
   Delivery: DeliveryModel;
+  Application: ApplicationModel;
+  ApplicationVariable: ApplicationVariableModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -17,11 +21,16 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
   const Tenant = defineTenant(sequelize);
   const AccessToken = defineAccessToken(sequelize);
   const Delivery = defineDelivery(sequelize);
+  const Application = defineApplication(sequelize);
+  const ApplicationVariable = defineApplicationVariable(sequelize);
   encryptSecretFields(Tenant, "tenants", TENANT_SECRET_FIELDS, box);
   encryptSecretFields(AccessToken, "access_tokens", ACCESS_TOKEN_SECRET_FIELDS, box);
-  return { sequelize, Tenant, AccessToken, Delivery };
+  encryptSecretFields(ApplicationVariable, "application_variables", APPLICATION_VARIABLE_SECRET_FIELDS, box);
+  return { sequelize, Tenant, AccessToken, Delivery, Application, ApplicationVariable };
 }
 
 export type { Tenant } from "./tenant";
 export type { AccessToken } from "./access-token";
 export type { Delivery } from "./delivery";
+export type { Application } from "./application";
+export type { ApplicationVariable } from "./application-variable";

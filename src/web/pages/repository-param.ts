@@ -1,5 +1,6 @@
 import type { Request } from "express";
 import { badRequest } from "../../http/http-error";
+import { REPOSITORY_FULL_NAME } from "../../applications/application-input";
 
 /**
  * The repository a page was opened for, from the context parameters Bitbucket put in the (signed) URL:
@@ -7,7 +8,7 @@ import { badRequest } from "../../http/http-error";
  */
 export function repositoryOf(req: Request): { fullName: string; uuid: string | null } {
   const fullName = req.query.repoPath;
-  if (typeof fullName !== "string" || !/^[\w.-]+\/[\w.-]+$/.test(fullName)) {
+  if (typeof fullName !== "string" || !REPOSITORY_FULL_NAME.test(fullName)) {
     throw badRequest("this page needs the repository it is opened for (repoPath=<workspace>/<repository>)");
   }
   const uuid = typeof req.query.repoUuid === "string" ? req.query.repoUuid : null;
