@@ -12,6 +12,7 @@ import { asyncHandler } from "./http/async-handler";
 import { errorHandler, notFoundHandler } from "./http/error-handler";
 import { aceLogger, type Logger } from "./log/logger";
 import type { TenantRevoker } from "./tenants/revoke-tenant";
+import type { Engine } from "./builds/engine";
 import { handlebarsEngine } from "./web/view-engine";
 import { panelGet } from "./web/pages/panel-get";
 import { buildsGet } from "./web/pages/builds-get";
@@ -25,6 +26,8 @@ export interface AppDeps {
   log: Logger;
   storage: Storage;
   revokers?: TenantRevoker[];
+  /** The build engine (the JSON API starts, stops and reads builds through it). */
+  engine: Engine;
   onDeliveryStored?: () => void;
 }
 

@@ -4,12 +4,15 @@ import { loadConfig, type Config } from "./config/load-config";
 import { openStorage, type Storage } from "./db/open-storage";
 import { createApp } from "./app";
 import { rootLogger, type Logger } from "./log/logger";
+import { startEngine, type Engine, type EngineOptions } from "./builds/engine";
+import { stopBuildsOnRevoke } from "./builds/revoke-builds";
 
 export interface RunningServer {
   url: string;
   config: Config;
   storage: Storage;
   server: http.Server;
+  engine: Engine;
   stop(): Promise<void>;
 }
 
@@ -17,7 +20,7 @@ export interface RunningServer {
  * Starts the service: validated config, database with migrations applied, HTTP server, routes. With PORT=0 (tests)
  * the public base URL is the address actually bound, unless PIPELINES_BASE_URL says otherwise.
  */
-export async function start(env: Record<string, string | undefined> = process.env, log: Logger = rootLogger): Promise<RunningServer> {
+export async function start(env: Record<string, string | undefined> = process.env, log: Logger = rootLogger, engineOptions: EngineOptions = {}): Promise<RunningServer> {
   let config = loadConfig(env);
   const storage = await openStorage(config, log);
   const server = http.createServer();
@@ -34,7 +37,8 @@ export async function start(env: Record<string, string | undefined> = process.en
   if (!env.PIPELINES_BASE_URL && !env.AC_LOCAL_BASE_URL && config.port === 0) {
     config = { ...config, baseUrl: `http://127.0.0.1:${port}` };
   }
-  const { app } = await createApp({ config, log, storage });
+  const engine = await startEngine(config, storage.models, log, engineOptions);
+  const { app } = await createApp({ config, log, storage, engine, revokers: [stopBuildsOnRevoke(engine.ctx)], onDeliveryStored: engine.deliveryStored });
   server.on("request", app);
   log.info(`Pipelines for Bitbucket listening on ${config.baseUrl}`, { port, database: config.database.dialect });
 
@@ -43,9 +47,11 @@ export async function start(env: Record<string, string | undefined> = process.en
     config,
     storage,
     server,
+    engine,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await engine.stop();
       await storage.close();
     },
   };

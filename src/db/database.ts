@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Sequelize } from "sequelize";
+import { Sequelize, Transaction } from "sequelize";
 import type { DatabaseTarget } from "../config/database-url";
 import type { Logger } from "../log/logger";
 
@@ -19,7 +19,9 @@ export async function openDatabase(target: DatabaseTarget, log: Logger): Promise
   let sequelize: Sequelize;
   if (target.dialect === "sqlite") {
     if (target.storage !== ":memory:") fs.mkdirSync(path.dirname(target.storage), { recursive: true });
-    sequelize = new Sequelize({ dialect: "sqlite", storage: target.storage, logging: false });
+    // IMMEDIATE: a transaction takes the write lock when it begins, so two writers wait for each other (busy
+    // timeout) instead of one failing when it upgrades from reading to writing.
+    sequelize = new Sequelize({ dialect: "sqlite", storage: target.storage, logging: false, transactionType: Transaction.TYPES.IMMEDIATE });
     // sequelize opens one sqlite connection per transaction: each must wait for the write lock, not fail at once.
     const manager = sequelize.connectionManager as unknown as { getConnection(o?: unknown): Promise<SqliteConnection> };
     const getConnection = manager.getConnection.bind(manager);

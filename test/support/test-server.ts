@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Sequelize } from "sequelize";
+import type { EngineOptions } from "../../src/builds/engine";
 import { start, type RunningServer } from "../../src/server";
 import { addSink, createLogger } from "../../src/log/logger";
 
@@ -34,7 +35,10 @@ function testDatabase(dataDir: string): { url: string; sqliteFile?: string; sche
   return { url: `sqlite:${sqliteFile}`, sqliteFile };
 }
 
-export async function startTestServer(extraEnv: Record<string, string> = {}): Promise<TestServer> {
+/** Tests poll fast; a lease or grace period can be shortened to see a lost runner or a stop quickly. */
+const TEST_ENGINE: EngineOptions = { pollMs: 100, graceMs: 2000 };
+
+export async function startTestServer(extraEnv: Record<string, string> = {}, engine: EngineOptions = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pipelines-test-"));
   const db = testDatabase(dataDir);
   const secretKey = randomBytes(32).toString("base64");
@@ -50,7 +54,7 @@ export async function startTestServer(extraEnv: Record<string, string> = {}): Pr
     PATH: process.env.PATH,
     ...extraEnv,
   };
-  const running = await start(env, createLogger({ test: true }));
+  const running = await start(env, createLogger({ test: true }), { ...TEST_ENGINE, ...engine });
   return {
     ...running,
     dataDir,

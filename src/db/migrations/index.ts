@@ -2,6 +2,7 @@ import type { QueryInterface } from "sequelize";
 import * as m0001 from "./0001-tenants";
 import * as m0002 from "./0002-deliveries";
 import * as m0003 from "./0003-applications";
+import * as m0004 from "./0004-builds";
 
 export interface Migration {
   name: string;
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   { name: "0001-tenants", ...m0001 },
   { name: "0002-deliveries", ...m0002 },
   { name: "0003-applications", ...m0003 },
+  { name: "0004-builds", ...m0004 },
 ];

@@ -10,12 +10,14 @@ export interface ApplicationAttributes {
   autoCancel: boolean;
   /** A branch glob: when set, pushes to other branches are not built automatically. */
   branchFilter: string | null;
+  /** The number of the last build (see allocateBuildNumber). */
+  buildCounter: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** A repository that Pipelines builds. */
-export interface Application extends Model<ApplicationAttributes, Optional<ApplicationAttributes, "id" | "repositoryUuid" | "branchFilter" | "createdAt" | "updatedAt">>, ApplicationAttributes {}
+export interface Application extends Model<ApplicationAttributes, Optional<ApplicationAttributes, "id" | "repositoryUuid" | "branchFilter" | "buildCounter" | "createdAt" | "updatedAt">>, ApplicationAttributes {}
 export type ApplicationModel = ModelStatic<Application>;
 
 export function defineApplication(sequelize: Sequelize): ApplicationModel {
@@ -29,6 +31,7 @@ export function defineApplication(sequelize: Sequelize): ApplicationModel {
       autoBuild: { type: DataTypes.BOOLEAN, allowNull: false },
       autoCancel: { type: DataTypes.BOOLEAN, allowNull: false },
       branchFilter: { type: DataTypes.STRING(255) },
+      buildCounter: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
       createdAt: { type: DataTypes.DATE },
       updatedAt: { type: DataTypes.DATE },
     },

@@ -4,7 +4,14 @@ import { encryptSecretFields } from "../encrypted-fields";
 import { ACCESS_TOKEN_SECRET_FIELDS, defineAccessToken, type AccessTokenModel } from "./access-token";
 import { defineApplication, type ApplicationModel } from "./application";
 import { APPLICATION_VARIABLE_SECRET_FIELDS, defineApplicationVariable, type ApplicationVariableModel } from "./application-variable";
+import { defineBuild, type BuildModel } from "./build";
+import { defineDecision, type DecisionModel } from "./decision";
 import { defineDelivery, type DeliveryModel } from "./delivery";
+import { defineJob, type JobModel } from "./job";
+import { defineLogChunk, type LogChunkModel } from "./log-chunk";
+import { defineRunner, type RunnerModel } from "./runner";
+import { defineStatusOutbox, type StatusOutboxModel } from "./status-outbox";
+import { defineStep, type StepModel } from "./step";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 
 export interface Models {
@@ -14,6 +21,13 @@ export interface Models {
   Delivery: DeliveryModel;
   Application: ApplicationModel;
   ApplicationVariable: ApplicationVariableModel;
+  Build: BuildModel;
+  Step: StepModel;
+  LogChunk: LogChunkModel;
+  Job: JobModel;
+  StatusOutbox: StatusOutboxModel;
+  Decision: DecisionModel;
+  Runner: RunnerModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -26,7 +40,21 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
   encryptSecretFields(Tenant, "tenants", TENANT_SECRET_FIELDS, box);
   encryptSecretFields(AccessToken, "access_tokens", ACCESS_TOKEN_SECRET_FIELDS, box);
   encryptSecretFields(ApplicationVariable, "application_variables", APPLICATION_VARIABLE_SECRET_FIELDS, box);
-  return { sequelize, Tenant, AccessToken, Delivery, Application, ApplicationVariable };
+  return {
+    sequelize,
+    Tenant,
+    AccessToken,
+    Delivery,
+    Application,
+    ApplicationVariable,
+    Build: defineBuild(sequelize),
+    Step: defineStep(sequelize),
+    LogChunk: defineLogChunk(sequelize),
+    Job: defineJob(sequelize),
+    StatusOutbox: defineStatusOutbox(sequelize),
+    Decision: defineDecision(sequelize),
+    Runner: defineRunner(sequelize),
+  };
 }
 
 export type { Tenant } from "./tenant";
@@ -34,3 +62,10 @@ export type { AccessToken } from "./access-token";
 export type { Delivery } from "./delivery";
 export type { Application } from "./application";
 export type { ApplicationVariable } from "./application-variable";
+export type { Build, BuildState } from "./build";
+export type { Step, StepState } from "./step";
+export type { LogChunk } from "./log-chunk";
+export type { Job } from "./job";
+export type { StatusOutbox, CommitStatusState } from "./status-outbox";
+export type { Decision, DecisionOutcome } from "./decision";
+export type { Runner } from "./runner";

@@ -1,0 +1,16 @@
+import type { Models } from "../db/models";
+import type { ForgeFor } from "../forges/forge-for";
+import type { Logger } from "../log/logger";
+
+/** What the build engine's parts share: the database, the forges, the log, and the limits from configuration. */
+export interface EngineContext {
+  models: Models;
+  forgeFor: ForgeFor;
+  log: Logger;
+  /** Builds that may run at once per tenant (excess builds wait, in order). */
+  concurrencyPerTenant: number;
+  /** Bytes of log stored per step. */
+  logCapBytes: number;
+  /** Called when there is new work for runners (a job queued), or a status to post. */
+  notify?: { jobQueued?(): void; statusQueued?(): void };
+}

@@ -1,0 +1,91 @@
+import os from "node:os";
+import path from "node:path";
+import type { Config } from "../config/load-config";
+import type { Models } from "../db/models";
+import { forgeRegistry } from "../forges/forge-for";
+import { Processor } from "../intake/processor";
+import type { Logger } from "../log/logger";
+import { startRunner, type RunningRunner } from "../runner/runner-loop";
+import { backgroundLoop, type BackgroundLoop } from "./background-loop";
+import type { EngineContext } from "./engine-context";
+import { DEFAULT_LEASE_MS, JobService } from "./job-service";
+import { reapExpiredJobs } from "./reap-jobs";
+import { nextStatusDue, postDueStatuses } from "./status-poster";
+
+export interface Engine {
+  ctx: EngineContext;
+  jobs: JobService;
+  /** A delivery was stored: process it now. */
+  deliveryStored(): void;
+  stop(): Promise<void>;
+}
+
+export interface EngineOptions {
+  leaseMs?: number;
+  /** Grace between SIGTERM and SIGKILL when a step is stopped. */
+  graceMs?: number;
+  /** How often idle loops look for work another process may have made (Postgres with several web processes). */
+  pollMs?: number;
+}
+
+/**
+ * The build engine inside a web process: the processor (inbox → builds), the status poster (outbox → Bitbucket),
+ * the reaper (expired leases), and — when configured — one in-process runner that talks to the job service
+ * through the same protocol a remote runner uses over HTTP.
+ */
+export async function startEngine(config: Config, models: Models, log: Logger, opts: EngineOptions = {}): Promise<Engine> {
+  const pollMs = opts.pollMs ?? 1000;
+  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+  const loops: BackgroundLoop[] = [];
+  let runner: RunningRunner | null = null;
+  const ctx: EngineContext = {
+    models,
+    forgeFor: forgeRegistry(models),
+    log,
+    concurrencyPerTenant: config.concurrencyPerTenant,
+    logCapBytes: config.logCapBytes,
+    notify: {
+      jobQueued: () => runner?.wake(),
+      statusQueued: () => poster.wake(),
+    },
+  };
+  const jobs = new JobService(ctx, leaseMs);
+  const processor = new Processor(ctx);
+
+  const poster = backgroundLoop("status poster", log, pollMs, async () => {
+    while ((await postDueStatuses(ctx)) > 0);
+    const due = await nextStatusDue(ctx);
+    return due ? due.getTime() - Date.now() : undefined;
+  });
+  const intake = backgroundLoop("processor", log, pollMs, async () => {
+    while ((await processor.processPending()) > 0);
+    const retry = processor.nextRetryAt();
+    return retry ? retry - Date.now() : undefined;
+  });
+  const reaper = backgroundLoop("lease reaper", log, Math.min(pollMs * 5, Math.max(250, leaseMs / 2)), async () => {
+    await reapExpiredJobs(ctx);
+  });
+  loops.push(poster, intake, reaper);
+
+  if (config.inProcessRunner) {
+    runner = await startRunner({
+      api: jobs,
+      name: `in-process@${os.hostname()}:${process.pid}`,
+      workDir: path.join(config.dataDir, "runner", "work"),
+      stateDir: path.join(config.dataDir, "runner", "state"),
+      log,
+      pollMs,
+      graceMs: opts.graceMs,
+    });
+  }
+
+  return {
+    ctx,
+    jobs,
+    deliveryStored: () => intake.wake(),
+    async stop() {
+      await runner?.stop();
+      await Promise.all(loops.map((l) => l.stop()));
+    },
+  };
+}

@@ -1,0 +1,202 @@
+import { Op } from "sequelize";
+import type { Application, Build, Job, Tenant } from "../db/models";
+import { ForgeUnavailableError } from "../forges/forge";
+import type { Plan } from "../pipelines";
+import { claimJob, extendLease } from "../queue/lease-queue";
+import { LeaseLostError, type JobSpec, type LeaseRef, type ReportedStepState, type RunnerProtocol } from "../runner/runner-protocol";
+import { queueCommitStatus } from "./commit-status";
+import type { EngineContext } from "./engine-context";
+import { stepEnvironment } from "./step-environment";
+
+export const DEFAULT_LEASE_MS = 30_000;
+const FINAL = ["SUCCESSFUL", "FAILED", "STOPPED", "SKIPPED"];
+
+interface Held {
+  job: Job;
+  build: Build;
+}
+
+/** Why a build failed, naming the step, for the build's page and the commit status. */
+function failureReason(name: string, state: string, exitCode: number | null, plan: Plan | null, index: number): string {
+  if (state === "TIMED_OUT") {
+    const minutes = plan?.steps[index]?.maxTimeMinutes;
+    return `step "${name}" exceeded its max-time${minutes ? ` of ${minutes} minutes` : ""}`;
+  }
+  if (state === "STOPPED") return `step "${name}" was stopped`;
+  return exitCode === null ? `step "${name}" failed` : `step "${name}" failed with exit code ${exitCode}`;
+}
+
+/**
+ * The server side of the runner protocol, over the database. The in-process runner calls it directly; the runner
+ * API (HTTP) exposes the same methods to remote runners. A runner never sees database credentials.
+ */
+export class JobService implements RunnerProtocol {
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly leaseMs: number = DEFAULT_LEASE_MS,
+  ) {}
+
+  private async held(lease: LeaseRef): Promise<Held> {
+    const job = await this.ctx.models.Job.findOne({ where: { id: lease.jobId, leaseToken: lease.leaseToken, state: "leased" } });
+    if (!job) throw new LeaseLostError();
+    const build = await this.ctx.models.Build.findByPk(job.buildId);
+    if (!build) throw new LeaseLostError("the build was deleted");
+    return { job, build };
+  }
+
+  private async owners(build: Build): Promise<{ tenant: Tenant; app: Application }> {
+    const [tenant, app] = await Promise.all([this.ctx.models.Tenant.findByPk(build.tenantId), this.ctx.models.Application.findByPk(build.applicationId)]);
+    if (!tenant || !app) throw new LeaseLostError("the application was deleted");
+    return { tenant, app };
+  }
+
+  async claim(runnerName: string): Promise<JobSpec | null> {
+    const { models } = this.ctx;
+    for (;;) {
+      const job = await claimJob(models, runnerName, this.leaseMs, this.ctx.concurrencyPerTenant);
+      if (!job) return null;
+      const lease = { jobId: job.id, leaseToken: job.leaseToken ?? "" };
+      const build = await models.Build.findByPk(job.buildId);
+      const owners = build && (await this.owners(build).catch(() => null));
+      if (!build || !owners || FINAL.includes(build.state) || owners.tenant.status !== "active") {
+        await job.update({ state: "done", leaseToken: null });
+        continue;
+      }
+      const { tenant, app } = owners;
+      let clone: JobSpec["clone"] = null;
+      const plan = JSON.parse(build.plan ?? "null") as Plan;
+      if (plan.cloneEnabled || plan.steps.some((s) => s.cloneEnabled)) {
+        try {
+          clone = await this.ctx.forgeFor(tenant).cloneAccess(tenant, app.repository);
+        } catch (err) {
+          // Bitbucket cannot give credentials now: put the job back for a later claim.
+          if (err instanceof ForgeUnavailableError) {
+            await job.update({ state: "queued", leaseToken: null, leaseOwner: null, leaseExpiresAt: null });
+            this.ctx.log.warn("cannot get clone credentials; the job waits", { build: build.id, error: err.message });
+            return null;
+          }
+          await this.endBuild(build, tenant, app, "FAILED", `Pipelines could not get credentials to clone ${app.repository}: ${(err as Error).message}`);
+          continue;
+        }
+      }
+      const vars = await models.ApplicationVariable.findAll({ where: { applicationId: app.id, tenantId: tenant.id } });
+      const { env, secrets } = stepEnvironment(tenant, app, build, vars);
+      if (clone?.extraHeader) secrets.push(clone.extraHeader.replace(/^Authorization:\s*\S+\s+/i, ""));
+      await build.update({ state: "RUNNING", startedAt: build.startedAt ?? new Date(), stateReason: null });
+      return {
+        ...lease,
+        leaseMs: this.leaseMs,
+        build: {
+          id: build.id,
+          number: build.number,
+          applicationId: app.id,
+          repository: app.repository,
+          commit: build.commit,
+          refType: build.refType,
+          refName: build.refName,
+          pipelineName: build.pipelineName,
+          baseCommit: build.baseCommit,
+        },
+        plan,
+        startStep: job.startStep,
+        clone,
+        env,
+        secrets,
+        logCapBytes: this.ctx.logCapBytes,
+      };
+    }
+  }
+
+  async heartbeat(lease: LeaseRef): Promise<{ stop: boolean }> {
+    if (!(await extendLease(this.ctx.models, lease, this.leaseMs))) throw new LeaseLostError();
+    const job = await this.ctx.models.Job.findByPk(lease.jobId, { attributes: ["buildId"] });
+    const build = job && (await this.ctx.models.Build.findByPk(job.buildId, { attributes: ["state"] }));
+    return { stop: !build || FINAL.includes(build.state) };
+  }
+
+  async stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean }> {
+    const { build } = await this.held(lease);
+    if (FINAL.includes(build.state)) return { stop: true };
+    const [n] = await this.ctx.models.Step.update({ state: "RUNNING", startedAt: new Date(), exitCode: null }, { where: { buildId: build.id, index: stepIndex } });
+    if (n !== 1) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
+    return { stop: false };
+  }
+
+  async appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void> {
+    const { models } = this.ctx;
+    const { build } = await this.held(lease);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > this.ctx.logCapBytes + 64 * 1024) throw new RangeError("log chunk beyond the log cap");
+    const step = await models.Step.findOne({ where: { buildId: build.id, index: stepIndex } });
+    if (!step) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
+    await models.sequelize.transaction(async (tx) => {
+      const dup = await models.LogChunk.findOne({ where: { stepId: step.id, offset }, attributes: ["id"], transaction: tx });
+      if (dup) return;
+      await models.LogChunk.create({ stepId: step.id, offset, data }, { transaction: tx });
+      await models.Step.update({ logBytes: Math.max(step.logBytes, offset + data.length) }, { where: { id: step.id }, transaction: tx });
+    });
+  }
+
+  async stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void> {
+    const { build } = await this.held(lease);
+    await this.ctx.models.Step.update(
+      { state: result.state, exitCode: result.exitCode, finishedAt: new Date() },
+      { where: { buildId: build.id, index: stepIndex } },
+    );
+  }
+
+  async jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void> {
+    const { models } = this.ctx;
+    const { job, build } = await this.held(lease);
+    const { tenant, app } = await this.owners(build);
+    const steps = await models.Step.findAll({ where: { buildId: build.id }, order: [["index", "ASC"]] });
+    const plan = JSON.parse(build.plan ?? "null") as Plan | null;
+    const failed = steps.find((s) => s.state === "FAILED" || s.state === "TIMED_OUT");
+    await models.sequelize.transaction(async (tx) => {
+      await job.update({ state: "done", leaseToken: null }, { transaction: tx });
+      await build.reload({ transaction: tx });
+      if (build.state === "STOPPED") {
+        await models.Step.update({ state: "STOPPED", finishedAt: new Date() }, { where: { buildId: build.id, state: "RUNNING" }, transaction: tx });
+        return;
+      }
+      const url = this.ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build);
+      if (failed) {
+        const reason = failureReason(failed.name, failed.state, failed.exitCode, plan, failed.index);
+        await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING", "RUNNING"] } }, transaction: tx });
+        await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
+        await queueCommitStatus(models, build, app.repository, url, "FAILED", reason, tx);
+      } else if (result.pausedAt !== undefined && steps[result.pausedAt]?.manual && steps[result.pausedAt].state === "PENDING") {
+        const waiting = steps[result.pausedAt];
+        await waiting.update({ state: "WAITING" }, { transaction: tx });
+        const reason = `waiting for someone to run the manual step "${waiting.name}"`;
+        await build.update({ state: "PAUSED", stateReason: reason }, { transaction: tx });
+        await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", `steps passed; ${reason}`, tx);
+      } else {
+        const unfinished = steps.filter((s) => !["SUCCESSFUL", "SKIPPED"].includes(s.state));
+        if (unfinished.length > 0) {
+          const reason = `the runner ended the build before step "${unfinished[0].name}" finished`;
+          await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING"] } }, transaction: tx });
+          await models.Step.update({ state: "FAILED", finishedAt: new Date() }, { where: { buildId: build.id, state: "RUNNING" }, transaction: tx });
+          await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
+          await queueCommitStatus(models, build, app.repository, url, "FAILED", reason, tx);
+        } else {
+          await build.update({ state: "SUCCESSFUL", stateReason: null, finishedAt: new Date() }, { transaction: tx });
+          await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", `${steps.length} step${steps.length === 1 ? "" : "s"} passed`, tx);
+        }
+      }
+    });
+    this.ctx.notify?.statusQueued?.();
+    this.ctx.notify?.jobQueued?.();
+  }
+
+  /** Ends a build that cannot run (no credentials to clone): FAILED with the reason, the status queued. */
+  private async endBuild(build: Build, tenant: Tenant, app: Application, state: "FAILED", reason: string): Promise<void> {
+    const { models } = this.ctx;
+    await models.sequelize.transaction(async (tx) => {
+      await models.Job.update({ state: "done", leaseToken: null }, { where: { buildId: build.id }, transaction: tx });
+      await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING", "RUNNING"] } }, transaction: tx });
+      await build.update({ state, stateReason: reason, finishedAt: new Date() }, { transaction: tx });
+      await queueCommitStatus(models, build, app.repository, this.ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build), state, reason, tx);
+    });
+    this.ctx.notify?.statusQueued?.();
+  }
+}

@@ -1,0 +1,26 @@
+import { DataTypes, type Model, type ModelStatic, type Optional, type Sequelize } from "sequelize";
+
+export interface LogChunkAttributes {
+  id: number;
+  stepId: number;
+  /** Byte offset of `data` in the step's log; chunks of a step are contiguous. */
+  offset: number;
+  data: Buffer;
+}
+
+/** A piece of a step's (already masked) log. Unique per (step, offset), so a chunk sent twice is stored once. */
+export interface LogChunk extends Model<LogChunkAttributes, Optional<LogChunkAttributes, "id">>, LogChunkAttributes {}
+export type LogChunkModel = ModelStatic<LogChunk>;
+
+export function defineLogChunk(sequelize: Sequelize): LogChunkModel {
+  return sequelize.define<LogChunk>(
+    "LogChunk",
+    {
+      id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+      stepId: { type: DataTypes.INTEGER, allowNull: false },
+      offset: { type: DataTypes.INTEGER, allowNull: false },
+      data: { type: DataTypes.BLOB, allowNull: false },
+    },
+    { tableName: "log_chunks", underscored: true, timestamps: false },
+  );
+}

@@ -1,0 +1,55 @@
+import { DataTypes, type Model, type ModelStatic, type Optional, type Sequelize } from "sequelize";
+
+/**
+ * PENDING: not started; WAITING: a manual step waiting for a person; RUNNING; SUCCESSFUL / FAILED / STOPPED (cancel,
+ * superseded or lost runner) / TIMED_OUT (max-time) / SKIPPED (its changesets condition matched no changed file) /
+ * NOT_RUN (an earlier step failed or the build was stopped first).
+ */
+export type StepState = "PENDING" | "WAITING" | "RUNNING" | "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED" | "NOT_RUN";
+
+export interface StepAttributes {
+  id: number;
+  tenantId: number;
+  buildId: number;
+  /** Position in the plan (0-based), the `:n` of the API. */
+  index: number;
+  name: string;
+  state: StepState;
+  manual: boolean;
+  deployment: string | null;
+  exitCode: number | null;
+  /** Bytes of log stored so far (the next chunk's offset). */
+  logBytes: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+type Creation = Optional<StepAttributes, "id" | "deployment" | "exitCode" | "logBytes" | "startedAt" | "finishedAt" | "createdAt" | "updatedAt">;
+
+export interface Step extends Model<StepAttributes, Creation>, StepAttributes {}
+export type StepModel = ModelStatic<Step>;
+
+export function defineStep(sequelize: Sequelize): StepModel {
+  return sequelize.define<Step>(
+    "Step",
+    {
+      id: { type: DataTypes.INTEGER, primaryKey: true, autoIncrement: true },
+      tenantId: { type: DataTypes.INTEGER, allowNull: false },
+      buildId: { type: DataTypes.INTEGER, allowNull: false },
+      index: { type: DataTypes.INTEGER, allowNull: false },
+      name: { type: DataTypes.STRING(300), allowNull: false },
+      state: { type: DataTypes.STRING(16), allowNull: false },
+      manual: { type: DataTypes.BOOLEAN, allowNull: false },
+      deployment: { type: DataTypes.STRING(255) },
+      exitCode: { type: DataTypes.INTEGER },
+      logBytes: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      startedAt: { type: DataTypes.DATE },
+      finishedAt: { type: DataTypes.DATE },
+      createdAt: { type: DataTypes.DATE },
+      updatedAt: { type: DataTypes.DATE },
+    },
+    { tableName: "steps", underscored: true },
+  );
+}

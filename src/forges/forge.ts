@@ -1,0 +1,58 @@
+import type { Tenant } from "../db/models";
+import type { CallOutcome } from "../builds/retry-policy";
+import type { ParsedDelivery } from "./events";
+
+/** A commit build status as the engine reports it; each forge maps it onto its own API. */
+export interface CommitStatus {
+  /** At most 40 characters, stable per application and pipeline. */
+  key: string;
+  state: "INPROGRESS" | "SUCCESSFUL" | "FAILED" | "STOPPED";
+  name: string;
+  description: string;
+  url: string;
+  refname: string | null;
+}
+
+/** How a runner fetches a repository: the URL carries no credentials; they travel in `http.extraHeader` only. */
+export interface CloneAccess {
+  url: string;
+  /** A full header line, e.g. `Authorization: Basic …`; a secret, masked in logs. */
+  extraHeader: string | null;
+}
+
+/**
+ * Bitbucket could not answer now (network error, timeout, 5xx, 429): the caller keeps the work and tries again
+ * later. Anything else a forge throws is final for that piece of work.
+ */
+export class ForgeUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly outcome: CallOutcome,
+  ) {
+    super(message);
+    this.name = "ForgeUnavailableError";
+  }
+}
+
+/**
+ * One kind of Bitbucket (Cloud through Connect, Cloud through OAuth, Server/Data Center). Everything past the
+ * forge works on normalised events and these calls, and never asks which kind it is talking to. Every URL comes
+ * from the tenant (install payload or stored credentials).
+ */
+export interface Forge {
+  /** Turns a stored delivery's raw body into normalised events (throws MalformedEventError). */
+  parseDelivery(eventKey: string, rawBody: string): ParsedDelivery;
+  /** The text of `path` at `commit`, or null when the commit has no such file. */
+  readFile(tenant: Tenant, repository: string, commit: string, path: string): Promise<string | null>;
+  /** The full 40-character hash of a (possibly abbreviated) commit, or null when Bitbucket does not know it. */
+  resolveCommit(tenant: Tenant, repository: string, hash: string): Promise<string | null>;
+  /** Where and how a runner clones the repository (fresh credentials, valid for at least an hour). */
+  cloneAccess(tenant: Tenant, repository: string): Promise<CloneAccess>;
+  /**
+   * Posts one commit status. Never throws for an HTTP answer: the outcome goes to the retry policy.
+   * `tokenRefreshed` asks for new credentials first (after a 401).
+   */
+  postStatus(tenant: Tenant, repository: string, commit: string, status: CommitStatus, opts?: { refreshCredentials?: boolean }): Promise<CallOutcome>;
+  /** Where a person sees a build, linked from the commit status (inside Bitbucket where the kind allows it). */
+  buildPageUrl(tenant: Tenant, repository: string, build: { id: number; number: number }): string;
+}

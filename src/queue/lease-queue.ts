@@ -1,0 +1,56 @@
+import { randomBytes } from "node:crypto";
+import { Op, QueryTypes } from "sequelize";
+import type { Job, Models } from "../db/models";
+import { isPostgres } from "../db/database";
+
+export interface Lease {
+  jobId: number;
+  /** Random per claim; every later call about the job must carry it. */
+  leaseToken: string;
+}
+
+/** Any advisory lock number unique to the claim; serialises claims so the per-tenant count is exact. */
+const CLAIM_LOCK = 727275;
+
+/**
+ * The first queued job whose tenant runs fewer than `perTenant` jobs, oldest first — or null. One transaction:
+ * on Postgres the row is taken with `FOR UPDATE SKIP LOCKED` (claimers never wait on each other's rows) under a
+ * transaction-scoped advisory lock that makes the per-tenant count exact; on sqlite the transaction is
+ * IMMEDIATE, which already excludes other writers.
+ */
+export async function claimJob(models: Models, owner: string, leaseMs: number, perTenant: number): Promise<Job | null> {
+  const { sequelize, Job } = models;
+  const pg = isPostgres(sequelize);
+  return sequelize.transaction(async (tx) => {
+    if (pg) await sequelize.query("SELECT pg_advisory_xact_lock(:lock)", { replacements: { lock: CLAIM_LOCK }, transaction: tx });
+    const rows = await sequelize.query<{ id: number }>(
+      `SELECT j.id FROM jobs j
+        WHERE j.state = 'queued'
+          AND (SELECT COUNT(*) FROM jobs l WHERE l.tenant_id = j.tenant_id AND l.state = 'leased') < :perTenant
+        ORDER BY j.id LIMIT 1${pg ? " FOR UPDATE OF j SKIP LOCKED" : ""}`,
+      { replacements: { perTenant }, type: QueryTypes.SELECT, transaction: tx },
+    );
+    if (rows.length === 0) return null;
+    const job = await Job.findByPk(rows[0].id, { transaction: tx });
+    if (!job) return null;
+    await job.update(
+      { state: "leased", leaseOwner: owner.slice(0, 128), leaseToken: randomBytes(24).toString("hex"), leaseExpiresAt: new Date(Date.now() + leaseMs), attempts: job.attempts + 1 },
+      { transaction: tx },
+    );
+    return job;
+  });
+}
+
+/** Extends a lease the caller still holds; false when it was lost (expired and reaped, or the job ended). */
+export async function extendLease(models: Models, lease: Lease, leaseMs: number): Promise<boolean> {
+  const [n] = await models.Job.update(
+    { leaseExpiresAt: new Date(Date.now() + leaseMs) },
+    { where: { id: lease.jobId, leaseToken: lease.leaseToken, state: "leased" } },
+  );
+  return n === 1;
+}
+
+/** Jobs whose runner stopped renewing its lease. */
+export function expiredLeases(models: Models, now = new Date()): Promise<Job[]> {
+  return models.Job.findAll({ where: { state: "leased", leaseExpiresAt: { [Op.lt]: now } }, order: [["id", "ASC"]], limit: 100 });
+}

@@ -1,0 +1,178 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { changesetMatches, type StepPlan } from "../pipelines";
+import { restoreArtifacts, saveArtifacts } from "./artifacts";
+import { addWorkTree, changedFiles, CheckoutError, fetchCommit } from "./checkout";
+import { createLogSink, type LogSink } from "./log-sink";
+import { createMasker } from "./mask";
+import { runStep } from "./run-step";
+import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol } from "./runner-protocol";
+import { createWorkspace, removeWorkspace } from "./workspace";
+
+export interface RunJobOptions {
+  api: RunnerProtocol;
+  spec: JobSpec;
+  /** Where build workspaces are made. */
+  workDir: string;
+  /** Where pid files of running steps are kept (see killLeftoverGroups). */
+  stateDir: string;
+  /** SIGTERM → SIGKILL grace when a step is stopped. */
+  graceMs?: number;
+  onError?(error: unknown): void;
+}
+
+/** One line of the runner's own in a step's log. */
+const notice = (text: string) => `[pipelines] ${text}\n`;
+
+/**
+ * Runs a claimed job: from its first step to the end of the pipeline, or to the next manual step. Each step gets a
+ * fresh work tree of the commit (plus the artifacts of earlier steps), its own log, and `bash -e`; a failure ends
+ * the job (in a parallel group without fail-fast, after the group's other steps). The lease is renewed in the
+ * background; if the build is stopped the running step is stopped, and if the lease is lost the job is abandoned
+ * without reporting anything more (another runner owns it now).
+ */
+export async function runJob(o: RunJobOptions): Promise<void> {
+  const { api, spec } = o;
+  const lease: LeaseRef = { jobId: spec.jobId, leaseToken: spec.leaseToken };
+  const abort = new AbortController();
+  let lost = false;
+  const beat = setInterval(() => {
+    api.heartbeat(lease).then(
+      ({ stop }) => {
+        if (stop) abort.abort();
+      },
+      (err: unknown) => {
+        if (err instanceof LeaseLostError) {
+          lost = true;
+          abort.abort();
+        } else o.onError?.(err);
+      },
+    );
+  }, Math.max(200, Math.floor(spec.leaseMs / 3)));
+
+  const ws = await createWorkspace(o.workDir);
+  const home = join(ws, "git-home");
+  const repoDir = join(ws, "repo");
+  const artifactStore = join(ws, "artifacts");
+  await mkdir(home, { mode: 0o700 });
+  let fetched = false;
+  let pausedAt: number | undefined;
+  let groupFailed: number | undefined;
+  try {
+    const steps = spec.plan.steps;
+    for (let i = spec.startStep; i < steps.length; i++) {
+      const step = steps[i];
+      if (abort.signal.aborted) break;
+      if (groupFailed !== undefined && step.parallelGroup !== groupFailed) break;
+      if (i > spec.startStep && step.manual) {
+        pausedAt = i;
+        break;
+      }
+      const { stop } = await api.stepStarted(lease, i);
+      if (stop) break;
+      const state = await runOneStep(o, lease, step, i === spec.startStep, { ws, home, repoDir, artifactStore, signal: abort.signal, fetched: () => fetched, markFetched: () => (fetched = true) });
+      if (state === "FAILED" || state === "TIMED_OUT") {
+        if (step.parallelGroup !== undefined && !step.failFast) groupFailed = step.parallelGroup;
+        else break;
+      }
+      if (state === "STOPPED") break;
+    }
+    if (!lost) await api.jobFinished(lease, pausedAt === undefined ? {} : { pausedAt });
+  } catch (err) {
+    if (!(err instanceof LeaseLostError)) throw err;
+  } finally {
+    clearInterval(beat);
+    await removeWorkspace(ws).catch((err: unknown) => o.onError?.(err));
+  }
+}
+
+interface JobDirs {
+  ws: string;
+  home: string;
+  repoDir: string;
+  artifactStore: string;
+  signal: AbortSignal;
+  fetched(): boolean;
+  markFetched(): void;
+}
+
+async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, first: boolean, dirs: JobDirs): Promise<string> {
+  const { api, spec } = o;
+  const sink: LogSink = createLogSink({ capBytes: spec.logCapBytes, onChunk: (offset, data) => api.appendLog(lease, step.index, offset, data) });
+  const masker = createMasker(spec.secrets);
+  const say = async (line: string) => sink.write(masker.push(notice(line)) + masker.flush());
+  const finish = async (state: "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED", exitCode: number | null) => {
+    await sink.close();
+    await api.stepFinished(lease, step.index, { state, exitCode });
+    return state;
+  };
+  try {
+    // What the shell runner cannot honour is said once, at the top of the step's log — never silently ignored.
+    for (const w of [...(first ? [] : []), ...step.warnings]) await say(`warning: ${w}`);
+    if (first && step.index === 0) for (const w of spec.plan.warnings) await say(`warning: ${w}`);
+
+    const stepDir = join(dirs.ws, `step-${step.index}`);
+    const cloneOn = spec.clone !== null && step.cloneEnabled && spec.plan.cloneEnabled !== false;
+    if (cloneOn && spec.clone) {
+      if (!dirs.fetched()) {
+        await fetchCommit({
+          dir: dirs.repoDir,
+          url: spec.clone.url,
+          extraHeader: spec.clone.extraHeader,
+          commit: spec.build.commit,
+          depth: step.cloneDepth ?? spec.plan.cloneDepth,
+          ref: spec.build.refType === "pull-request" ? { type: "branch", name: spec.build.refName } : { type: spec.build.refType, name: spec.build.refName },
+          home: dirs.home,
+          signal: dirs.signal,
+          say,
+        });
+        dirs.markFetched();
+      }
+      await addWorkTree(dirs.repoDir, stepDir, spec.build.commit, dirs.home);
+    } else {
+      await mkdir(stepDir, { recursive: true });
+      await say("cloning is turned off for this step");
+    }
+    const restored = step.downloadArtifacts === false ? 0 : await restoreArtifacts(dirs.artifactStore, stepDir);
+    if (restored > 0) await say(`restored ${restored} artifact file${restored === 1 ? "" : "s"} from earlier steps`);
+
+    if (step.condition) {
+      const changed = cloneOn && spec.clone
+        ? await changedFiles({ dir: dirs.repoDir, url: spec.clone.url, extraHeader: spec.clone.extraHeader, home: dirs.home, signal: dirs.signal, base: spec.build.baseCommit, commit: spec.build.commit })
+        : null;
+      if (!changesetMatches(step.condition, changed)) {
+        await say(`step skipped: none of the ${changed?.length ?? 0} files changed since ${spec.build.baseCommit?.slice(0, 12)} matches its condition.changesets`);
+        return await finish("SKIPPED", null);
+      }
+    }
+
+    const env: Record<string, string> = { ...spec.env, BITBUCKET_CLONE_DIR: stepDir, BITBUCKET_STEP_UUID: `{step-${spec.build.id}-${step.index}}` };
+    if (step.deployment) env.BITBUCKET_DEPLOYMENT_ENVIRONMENT = step.deployment;
+    const result = await runStep({
+      script: step.script,
+      afterScript: step.afterScript,
+      cwd: stepDir,
+      env,
+      secrets: spec.secrets,
+      maxTimeMs: step.maxTimeMinutes * 60_000,
+      signal: dirs.signal,
+      graceMs: o.graceMs,
+      output: sink,
+      pidFile: join(o.stateDir, `job-${spec.jobId}-step-${step.index}.pid`),
+    });
+    if (result.state === "SUCCESSFUL" && step.artifacts.length > 0) {
+      const saved = await saveArtifacts(stepDir, step.artifacts, dirs.artifactStore);
+      await say(`saved ${saved.length} artifact file${saved.length === 1 ? "" : "s"} for later steps`);
+    }
+    return await finish(result.state, result.exitCode);
+  } catch (err) {
+    if (err instanceof LeaseLostError) throw err;
+    const message = err instanceof CheckoutError ? err.message : `the runner failed: ${(err as Error).message}`;
+    if (dirs.signal.aborted) {
+      await say("stopped");
+      return finish("STOPPED", null);
+    }
+    await say(message).catch(() => undefined);
+    return finish("FAILED", null);
+  }
+}

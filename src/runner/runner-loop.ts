@@ -1,0 +1,78 @@
+import { mkdir } from "node:fs/promises";
+import type { Logger } from "../log/logger";
+import { killLeftoverGroups } from "./reap-leftovers";
+import { runJob } from "./run-job";
+import type { RunnerProtocol } from "./runner-protocol";
+
+export interface RunnerOptions {
+  api: RunnerProtocol;
+  name: string;
+  workDir: string;
+  stateDir: string;
+  log: Logger;
+  /** How often to ask for work when nothing wakes the runner. Default 1 s. */
+  pollMs?: number;
+  graceMs?: number;
+}
+
+export interface RunningRunner {
+  /** Ask for work now (a job was just queued). */
+  wake(): void;
+  /** Stops claiming; waits for the job in progress to end (its step is stopped). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A runner: stops whatever a previous runner with the same state directory left running, then claims jobs one at
+ * a time and runs them. Used in-process by `npm start` and as `npm run runner` on other machines (same loop,
+ * the protocol over HTTP).
+ */
+export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
+  await mkdir(o.stateDir, { recursive: true, mode: 0o700 });
+  await mkdir(o.workDir, { recursive: true, mode: 0o700 });
+  const leftovers = await killLeftoverGroups(o.stateDir, o.graceMs ?? 10_000);
+  if (leftovers.killed.length) o.log.warn("stopped steps a previous runner left running", { processGroups: leftovers.killed });
+
+  let stopping = false;
+  let wakeUp: (() => void) | null = null;
+  const wake = () => {
+    wakeUp?.();
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        wakeUp = null;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const loop = (async () => {
+    while (!stopping) {
+      let claimed = false;
+      try {
+        const spec = await o.api.claim(o.name);
+        if (spec) {
+          claimed = true;
+          o.log.info("running a job", { build: spec.build.id, number: spec.build.number, repository: spec.build.repository, fromStep: spec.startStep });
+          await runJob({ api: o.api, spec, workDir: o.workDir, stateDir: o.stateDir, graceMs: o.graceMs, onError: (e) => o.log.warn("runner error", { error: String(e) }) });
+        }
+      } catch (err) {
+        o.log.error("runner loop error", { error: (err as Error).message });
+        await sleep(1000);
+      }
+      if (!claimed && !stopping) await sleep(o.pollMs ?? 1000);
+    }
+  })();
+
+  return {
+    wake,
+    async stop() {
+      stopping = true;
+      wake();
+      await loop;
+    },
+  };
+}

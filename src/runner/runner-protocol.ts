@@ -1,0 +1,64 @@
+import type { Plan } from "../pipelines";
+
+/** A claimed job, as the runner API hands it to a runner: everything needed to run it, nothing of the database. */
+export interface JobSpec {
+  jobId: number;
+  leaseToken: string;
+  /** Renew the lease well within this (the runner heartbeats every third of it). */
+  leaseMs: number;
+  build: {
+    id: number;
+    number: number;
+    applicationId: number;
+    repository: string;
+    commit: string;
+    refType: "branch" | "tag" | "pull-request";
+    refName: string;
+    pipelineName: string;
+    /** The commit of the last successful build of the same ref, for `condition.changesets`; null when unknown. */
+    baseCommit: string | null;
+  };
+  plan: Plan;
+  /** The first step to run; steps before it already ran in an earlier job of the same build. */
+  startStep: number;
+  /** Null when the pipeline turns cloning off. */
+  clone: { url: string; extraHeader: string | null } | null;
+  /** The environment of every step: BITBUCKET_* variables and the application's variables. */
+  env: Record<string, string>;
+  /** Values masked in the log (secured variables, the clone credentials). */
+  secrets: string[];
+  logCapBytes: number;
+}
+
+export type ReportedStepState = "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED";
+
+export interface LeaseRef {
+  jobId: number;
+  leaseToken: string;
+}
+
+/** The runner lost its lease (it expired and the job was given to another runner, or the build ended). */
+export class LeaseLostError extends Error {
+  constructor(message = "the job's lease was lost") {
+    super(message);
+    this.name = "LeaseLostError";
+  }
+}
+
+/**
+ * What a runner may ask of the server. The in-process runner calls the server's implementation directly; a
+ * remote runner calls the same methods over the runner API (HTTP with a runner token). Every call about a job
+ * carries its lease and throws LeaseLostError when the lease is no longer the caller's.
+ */
+export interface RunnerProtocol {
+  /** The oldest job a runner may take now, leased to `runnerName`, or null when there is none. */
+  claim(runnerName: string): Promise<JobSpec | null>;
+  /** Renews the lease. `stop: true` when the build was stopped (cancelled or superseded): stop the running step. */
+  heartbeat(lease: LeaseRef): Promise<{ stop: boolean }>;
+  stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean }>;
+  /** Stores a piece of the step's log at a byte offset; sending the same chunk twice stores it once. */
+  appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void>;
+  stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void>;
+  /** The job ended: ran out of steps, a step failed, the build was stopped, or `pausedAt` a manual step. */
+  jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void>;
+}
