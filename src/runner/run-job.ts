@@ -21,6 +21,14 @@ export interface RunJobOptions {
   onError?(error: unknown): void;
 }
 
+/**
+ * A third of the lease, so two heartbeats may be lost before it expires; at most 2 s, because the answer also says
+ * when the build was stopped, and a cancel should take effect within seconds.
+ */
+export function heartbeatInterval(leaseMs: number): number {
+  return Math.max(100, Math.min(2000, Math.floor(leaseMs / 3)));
+}
+
 /** One line of the runner's own in a step's log. */
 const notice = (text: string) => `[pipelines] ${text}\n`;
 
@@ -48,7 +56,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
         } else o.onError?.(err);
       },
     );
-  }, Math.max(200, Math.floor(spec.leaseMs / 3)));
+  }, heartbeatInterval(spec.leaseMs));
 
   const ws = await createWorkspace(o.workDir);
   const home = join(ws, "git-home");

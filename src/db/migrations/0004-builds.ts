@@ -13,7 +13,8 @@ const timestamps = {
  */
 export async function up({ context: qi }: { context: QueryInterface }): Promise<void> {
   // Build numbers per application come from this counter, incremented in the transaction that creates the build.
-  await qi.addColumn("applications", "build_counter", { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 });
+  // Plain SQL: sequelize's addColumn qualifies the table with "public." on Postgres, ignoring the search_path.
+  await qi.sequelize.query("ALTER TABLE applications ADD COLUMN build_counter INTEGER NOT NULL DEFAULT 0");
   await qi.createTable("builds", {
     id,
     tenant_id: tenantRef,
@@ -135,5 +136,5 @@ export async function up({ context: qi }: { context: QueryInterface }): Promise<
 
 export async function down({ context: qi }: { context: QueryInterface }): Promise<void> {
   for (const table of ["runners", "decisions", "status_outbox", "jobs", "log_chunks", "steps", "builds"]) await qi.dropTable(table);
-  await qi.removeColumn("applications", "build_counter");
+  await qi.sequelize.query("ALTER TABLE applications DROP COLUMN build_counter");
 }
