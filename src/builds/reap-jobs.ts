@@ -29,6 +29,7 @@ export async function reapExpiredJobs(ctx: EngineContext): Promise<number> {
         return true;
       }
       const lostFor = Math.round((Date.now() - job.leaseExpiresAt.getTime()) / 1000);
+      const runner = job.leaseOwner;
       if (build.retries < MAX_LOST_RUNNER_RETRIES && tenant.status === "active") {
         const steps = await models.Step.findAll({ where: { buildId: build.id, index: { [Op.gte]: job.startStep } }, transaction: tx });
         const ids = steps.map((s) => s.id);
@@ -36,7 +37,7 @@ export async function reapExpiredJobs(ctx: EngineContext): Promise<number> {
         await models.Step.update({ state: "PENDING", exitCode: null, logBytes: 0, startedAt: null, finishedAt: null }, { where: { id: { [Op.in]: ids } }, transaction: tx });
         await job.update({ state: "queued", leaseToken: null, leaseOwner: null, leaseExpiresAt: null }, { transaction: tx });
         await build.update({ state: "QUEUED", retries: build.retries + 1, stateReason: `the runner ${job.leaseOwner ?? ""} stopped responding; started again` }, { transaction: tx });
-        ctx.log.warn("runner lost; build queued again", { build: build.id, runner: job.leaseOwner, expiredSeconds: lostFor });
+        ctx.log.warn("runner lost; build queued again", { build: build.id, runner, expiredSeconds: lostFor });
         return true;
       }
       const reason = `the runner ${job.leaseOwner ?? ""} stopped responding (its lease expired)${build.retries > 0 ? " again after a retry" : ""}`.replace("  ", " ");

@@ -3,6 +3,7 @@ import path from "node:path";
 import { Sequelize, Transaction } from "sequelize";
 import type { DatabaseTarget } from "../config/database-url";
 import type { Logger } from "../log/logger";
+import { queueSqliteWrites } from "./sqlite-write-queue";
 
 /** How long a sqlite connection waits for another writer before giving up (SQLITE_BUSY). */
 const SQLITE_BUSY_TIMEOUT_MS = 10_000;
@@ -31,6 +32,7 @@ export async function openDatabase(target: DatabaseTarget, log: Logger): Promise
       return connection;
     };
     if (target.storage !== ":memory:") await sequelize.query("PRAGMA journal_mode = WAL");
+    queueSqliteWrites(sequelize);
   } else {
     if (target.schema) {
       const admin = new Sequelize(target.url, { dialect: "postgres", logging: false });

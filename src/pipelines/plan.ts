@@ -241,6 +241,37 @@ class Planner {
   }
 }
 
+/** Bitbucket's predefined caches and the directory each keeps (`~` is the step's HOME). */
+export const BUILTIN_CACHES: Readonly<Record<string, string>> = {
+  composer: "~/.composer/cache",
+  dotnetcore: "~/.nuget/packages",
+  gradle: "~/.gradle/caches",
+  ivy2: "~/.ivy2/cache",
+  maven: "~/.m2/repository",
+  node: "node_modules",
+  pip: "~/.cache/pip",
+  sbt: "~/.sbt",
+};
+
+/**
+ * The directory of every cache a step uses: `definitions.caches.<name>` (a path, or `{path: …}`) first, then the
+ * predefined ones. A name that is neither (or `docker`, which a shell runner cannot keep) is left out; the step
+ * says so in a warning.
+ */
+function cachePaths(config: PipelineConfig, steps: StepPlan[]): Record<string, string> {
+  const definitions = isRecord(config.definitions) && isRecord(config.definitions.caches) ? config.definitions.caches : {};
+  const out: Record<string, string> = {};
+  for (const step of steps) {
+    for (const name of step.caches) {
+      const def = Object.hasOwn(definitions, name) ? definitions[name] : undefined;
+      const path = typeof def === "string" ? def : isRecord(def) && typeof def.path === "string" ? def.path : Object.hasOwn(BUILTIN_CACHES, name) ? BUILTIN_CACHES[name] : undefined;
+      if (path !== undefined && path.trim() !== "") out[name] = path.trim();
+      else step.warnings.push(name === "docker" ? `the docker cache needs a Docker runner; ${NOT_HONOURED}` : `cache "${name}" is not defined in definitions.caches and is not a predefined cache; it is not kept`);
+    }
+  }
+  return out;
+}
+
 /**
  * Flattens `selected` (from `selectPipeline`) into steps in run order, with the file's global settings
  * (`clone`, `options.max-time`, `options.docker`, `image`) applied. Steps of a `parallel` group share a
@@ -268,6 +299,7 @@ export function planPipeline(config: PipelineConfig, selected: SelectedPipeline,
     cloneDepth: cloneDepthOf(config.clone) ?? opts.defaultCloneDepth ?? DEFAULT_CLONE_DEPTH,
     cloneEnabled,
     maxTimeMinutes,
+    caches: cachePaths(config, planner.steps),
     stages: planner.stages,
     steps: planner.steps,
     warnings: planner.warnings,

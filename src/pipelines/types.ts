@@ -114,6 +114,8 @@ export interface Plan {
   cloneEnabled: boolean;
   /** Default step time limit: `options.max-time`, default 120. */
   maxTimeMinutes: number;
+  /** Directory of each cache the steps use, by name (`~/` is the step's HOME; other paths are relative to the clone). */
+  caches: Record<string, string>;
   stages: PlanStage[];
   steps: StepPlan[];
   /** Problems with the pipeline as a whole (e.g. an imported pipeline, or items that are not steps). */

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { changesetMatches, type StepPlan } from "../pipelines";
 import { restoreArtifacts, saveArtifacts } from "./artifacts";
+import { restoreCaches, saveCaches } from "./caches";
 import { addWorkTree, changedFiles, CheckoutError, fetchCommit } from "./checkout";
 import { createLogSink, type LogSink } from "./log-sink";
 import { createMasker } from "./mask";
@@ -16,6 +17,8 @@ export interface RunJobOptions {
   workDir: string;
   /** Where pid files of running steps are kept (see killLeftoverGroups). */
   stateDir: string;
+  /** Where caches are kept on this runner, one directory per application. */
+  cacheDir: string;
   /** SIGTERM → SIGKILL grace when a step is stopped. */
   graceMs?: number;
   onError?(error: unknown): void;
@@ -116,7 +119,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
   };
   try {
     // What the shell runner cannot honour is said once, at the top of the step's log — never silently ignored.
-    for (const w of [...(first ? [] : []), ...step.warnings]) await say(`warning: ${w}`);
+    for (const w of step.warnings) await say(`warning: ${w}`);
     if (first && step.index === 0) for (const w of spec.plan.warnings) await say(`warning: ${w}`);
 
     const stepDir = join(dirs.ws, `step-${step.index}`);
@@ -154,7 +157,12 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       }
     }
 
-    const env: Record<string, string> = { ...spec.env, BITBUCKET_CLONE_DIR: stepDir, BITBUCKET_STEP_UUID: `{step-${spec.build.id}-${step.index}}` };
+    const home = join(dirs.ws, `home-${step.index}`);
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    const cacheStore = join(o.cacheDir, String(spec.build.applicationId));
+    for (const line of await restoreCaches(cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
+
+    const env: Record<string, string> = { ...spec.env, HOME: home, BITBUCKET_CLONE_DIR: stepDir, BITBUCKET_STEP_UUID: `{step-${spec.build.id}-${step.index}}` };
     if (step.deployment) env.BITBUCKET_DEPLOYMENT_ENVIRONMENT = step.deployment;
     const result = await runStep({
       script: step.script,
@@ -168,6 +176,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       output: sink,
       pidFile: join(o.stateDir, `job-${spec.jobId}-step-${step.index}.pid`),
     });
+    if (result.state === "SUCCESSFUL") for (const line of await saveCaches(cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
     if (result.state === "SUCCESSFUL" && step.artifacts.length > 0) {
       const saved = await saveArtifacts(stepDir, step.artifacts, dirs.artifactStore);
       await say(`saved ${saved.length} artifact file${saved.length === 1 ? "" : "s"} for later steps`);

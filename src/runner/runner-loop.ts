@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { Logger } from "../log/logger";
 import { killLeftoverGroups } from "./reap-leftovers";
 import { runJob } from "./run-job";
@@ -9,6 +10,8 @@ export interface RunnerOptions {
   name: string;
   workDir: string;
   stateDir: string;
+  /** Caches kept on this runner, per application. Default: `caches` beside `workDir`. */
+  cacheDir?: string;
   log: Logger;
   /** How often to ask for work when nothing wakes the runner. Default 1 s. */
   pollMs?: number;
@@ -57,7 +60,7 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
         if (spec) {
           claimed = true;
           o.log.info("running a job", { build: spec.build.id, number: spec.build.number, repository: spec.build.repository, fromStep: spec.startStep });
-          await runJob({ api: o.api, spec, workDir: o.workDir, stateDir: o.stateDir, graceMs: o.graceMs, onError: (e) => o.log.warn("runner error", { error: String(e) }) });
+          await runJob({ api: o.api, spec, workDir: o.workDir, stateDir: o.stateDir, cacheDir: o.cacheDir ?? join(dirname(o.workDir), "caches"), graceMs: o.graceMs, onError: (e) => o.log.warn("runner error", { error: String(e) }) });
         }
       } catch (err) {
         o.log.error("runner loop error", { error: (err as Error).message });

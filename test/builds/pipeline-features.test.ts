@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import request from "supertest";
+import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
+import { startTestServer, type TestServer } from "../support/test-server";
+import { buildReaches, installWorld, stepLog } from "../support/build-world";
+
+/** What a bitbucket-pipelines.yml asks for, as the shell runner honours it (or says it cannot). */
+describe("pipeline features on the shell runner", () => {
+  let bb: BitbucketCloud;
+  let server: TestServer;
+  before(async () => {
+    bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server?.stop();
+    await bb?.stop();
+  });
+
+  it("image and services: one warning at the top of the step's log; after-script gets BITBUCKET_EXIT_CODE after a failure", async () => {
+    const w = await installWorld(bb, server);
+    const file = `image: node:20
+pipelines:
+  default:
+    - step:
+        name: Test
+        services: [postgres]
+        script:
+          - echo running
+          - exit 4
+        after-script:
+          - echo "after with $BITBUCKET_EXIT_CODE"
+definitions:
+  services:
+    postgres:
+      image: postgres:16
+`;
+    const { commit } = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": file }, message: "image" });
+    const build = await buildReaches(server, w.applicationId, commit.hash, ["SUCCESSFUL", "FAILED"]);
+    const log = await stepLog(server, build.id, 0);
+    const lines = log.split("\n");
+    assert.match(lines[0], /^\[pipelines\] warning: .*node:20.*postgres/);
+    assert.equal(lines.filter((l) => l.includes("node:20")).length, 1, log);
+    assert.match(log, /after with 4/);
+    assert.equal(build.stateReason, 'step "Test" failed with exit code 4');
+  });
+
+  it("artifacts pass to later steps; a secured variable is masked; BITBUCKET_* variables are set", async () => {
+    const w = await installWorld(bb, server);
+    const secret = "s3cr3t-value-for-masking";
+    await request(server.url).put(`/api/applications/${w.applicationId}/variables/API_TOKEN`).set("Authorization", w.auth()).send({ value: secret, secured: true }).expect(204);
+    const file = `pipelines:
+  default:
+    - step:
+        name: Make
+        script:
+          - mkdir -p dist && echo "made in $BITBUCKET_BUILD_NUMBER" > dist/out.txt
+          - echo "token is $API_TOKEN"
+        artifacts:
+          - dist/**
+    - step:
+        name: Use
+        script:
+          - cat dist/out.txt
+          - echo "repo $BITBUCKET_REPO_FULL_NAME commit $BITBUCKET_COMMIT"
+          - test "$(pwd)" = "$BITBUCKET_CLONE_DIR"
+`;
+    const { commit } = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": file }, message: "artifacts" });
+    const build = await buildReaches(server, w.applicationId, commit.hash, ["SUCCESSFUL", "FAILED"]);
+    const make = await stepLog(server, build.id, 0);
+    const use = await stepLog(server, build.id, 1);
+    assert.equal(build.state, "SUCCESSFUL", make + use);
+    assert.match(make, /token is \*{8}/);
+    assert.ok(!make.includes(secret));
+    assert.match(use, /made in 1/);
+    assert.match(use, new RegExp(`repo ${w.workspace}/${w.slug} commit ${commit.hash}`));
+  });
+
+  it("caches are kept per application: saved after the first build, restored in the next", async () => {
+    const w = await installWorld(bb, server);
+    const file = `definitions:
+  caches:
+    deps: .deps
+pipelines:
+  default:
+    - step:
+        name: Deps
+        caches: [deps, pip]
+        script:
+          - if [ -f .deps/stamp ]; then echo "cached from $(cat .deps/stamp)"; else mkdir -p .deps && echo "build $BITBUCKET_BUILD_NUMBER" > .deps/stamp; fi
+          - mkdir -p ~/.cache/pip && echo x > ~/.cache/pip/wheel
+`;
+    const first = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": file }, message: "cache 1" });
+    const b1 = await buildReaches(server, w.applicationId, first.commit.hash, ["SUCCESSFUL", "FAILED"]);
+    const log1 = await stepLog(server, b1.id, 0);
+    assert.equal(b1.state, "SUCCESSFUL", log1);
+    assert.match(log1, /cache "deps" saved from \.deps/);
+    assert.match(log1, /cache "pip" saved from ~\/\.cache\/pip/);
+    const second = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "x.txt": "2" }, message: "cache 2" });
+    const b2 = await buildReaches(server, w.applicationId, second.commit.hash, ["SUCCESSFUL", "FAILED"]);
+    const log2 = await stepLog(server, b2.id, 0);
+    assert.match(log2, /cache "deps" restored/);
+    assert.match(log2, /cached from build 1/);
+  });
+
+  it("condition.changesets compares with the last successful build of the same branch", async () => {
+    const w = await installWorld(bb, server);
+    const file = `pipelines:
+  default:
+    - step:
+        name: Always
+        script: [echo always]
+    - step:
+        name: Source only
+        condition:
+          changesets:
+            includePaths:
+              - "src/**"
+        script: [echo source changed]
+`;
+    const first = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": file, "src/a.ts": "1" }, message: "one" });
+    const b1 = await buildReaches(server, w.applicationId, first.commit.hash, ["SUCCESSFUL", "FAILED"]);
+    const s1 = await server.storage.models.Step.findAll({ where: { buildId: b1.id }, order: [["index", "ASC"]] });
+    assert.deepEqual(s1.map((s) => s.state), ["SUCCESSFUL", "SUCCESSFUL"], "no earlier build: every step runs");
+
+    const docs = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "docs/readme.md": "2" }, message: "docs" });
+    const b2 = await buildReaches(server, w.applicationId, docs.commit.hash, ["SUCCESSFUL", "FAILED"]);
+    const s2 = await server.storage.models.Step.findAll({ where: { buildId: b2.id }, order: [["index", "ASC"]] });
+    assert.deepEqual(s2.map((s) => s.state), ["SUCCESSFUL", "SKIPPED"]);
+    assert.match(await stepLog(server, b2.id, 1), /condition\.changesets/);
+
+    const src = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "src/b.ts": "3" }, message: "src" });
+    const b3 = await buildReaches(server, w.applicationId, src.commit.hash, ["SUCCESSFUL", "FAILED"]);
+    const s3 = await server.storage.models.Step.findAll({ where: { buildId: b3.id }, order: [["index", "ASC"]] });
+    assert.deepEqual(s3.map((s) => s.state), ["SUCCESSFUL", "SUCCESSFUL"]);
+  });
+});

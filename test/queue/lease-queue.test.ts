@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { startTestServer, type TestServer } from "../support/test-server";
+import { claimJob, extendLease } from "../../src/queue/lease-queue";
+import { reapExpiredJobs } from "../../src/builds/reap-jobs";
+import type { Models } from "../../src/db/models";
+
+/** The lease queue on the configured database (sqlite, or Postgres in CI's second run). */
+describe("lease queue", () => {
+  let server: TestServer;
+  let models: Models;
+  before(async () => {
+    server = await startTestServer({ PIPELINES_IN_PROCESS_RUNNER: "false" });
+    models = server.storage.models;
+  });
+  after(async () => server?.stop());
+
+  let n = 0;
+  async function tenantWithApp(): Promise<{ tenantId: number; applicationId: number }> {
+    const t = await models.Tenant.create({ kind: "cloud-connect", clientKey: `queue-${randomUUID()}`, status: "active", baseUrl: "http://127.0.0.1:1", sharedSecret: "x".repeat(32) });
+    const a = await models.Application.create({ tenantId: t.id, repository: `ws/r${++n}`, autoBuild: true, autoCancel: true });
+    return { tenantId: t.id, applicationId: a.id };
+  }
+  async function queueJob(owner: { tenantId: number; applicationId: number }): Promise<number> {
+    const b = await models.Build.create({
+      ...owner, number: ++n, buildKey: randomUUID(), trigger: "push", refType: "branch", refName: "main", commit: "a".repeat(40),
+      pipelineName: "default", pipelineKey: "default", state: "QUEUED", plan: JSON.stringify({ steps: [], cloneEnabled: false, caches: {} }),
+    });
+    const j = await models.Job.create({ tenantId: owner.tenantId, buildId: b.id, startStep: 0, state: "queued" });
+    return j.id;
+  }
+  const drain = async () => models.Job.update({ state: "done" }, { where: {} });
+
+  it("hands out jobs oldest first, each to one claimer, and a tenant at its limit waits while others run", async () => {
+    await drain();
+    const a = await tenantWithApp();
+    const b = await tenantWithApp();
+    const a1 = await queueJob(a);
+    const a2 = await queueJob(a);
+    const b1 = await queueJob(b);
+    const first = await claimJob(models, "r1", 30_000, 1);
+    assert.equal(first?.id, a1);
+    const second = await claimJob(models, "r2", 30_000, 1);
+    assert.equal(second?.id, b1, "tenant A is at its limit of 1: its second job waits, B's runs");
+    assert.equal(await claimJob(models, "r3", 30_000, 1), null);
+    await first?.update({ state: "done" });
+    assert.equal((await claimJob(models, "r3", 30_000, 1))?.id, a2, "A's next job, once its first is done");
+  });
+
+  it("twenty concurrent claimers never get the same job", async () => {
+    await drain();
+    const owners = await Promise.all(Array.from({ length: 4 }, () => tenantWithApp()));
+    const ids: number[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await queueJob(owners[i % 4]));
+    const claimed = await Promise.all(Array.from({ length: 20 }, (_, i) => claimJob(models, `c${i}`, 30_000, 3)));
+    const got = claimed.filter((j) => j !== null).map((j) => j.id);
+    assert.equal(new Set(got).size, got.length, "no job twice");
+    assert.deepEqual([...got].sort((x, y) => x - y), ids, "all 12 claimed (3 per tenant)");
+  });
+
+  it("a lost lease cannot be extended; an expired one is retried once, then the build fails with the reason", async () => {
+    await drain();
+    const owner = await tenantWithApp();
+    const jobId = await queueJob(owner);
+    const job = await claimJob(models, "crashy", 50, 5);
+    assert.equal(job?.id, jobId);
+    const lease = { jobId, leaseToken: job?.leaseToken ?? "" };
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(await reapExpiredJobs(server.engine.ctx), 1);
+    assert.equal(await extendLease(models, lease, 1000), false, "the old lease is gone");
+    let build = await models.Build.findByPk(job?.buildId);
+    assert.equal(build?.state, "QUEUED");
+    assert.equal(build?.retries, 1);
+
+    const again = await claimJob(models, "crashy-2", 50, 5);
+    assert.equal(again?.id, jobId);
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(await reapExpiredJobs(server.engine.ctx), 1);
+    build = await models.Build.findByPk(job?.buildId);
+    assert.equal(build?.state, "FAILED");
+    assert.match(build?.stateReason ?? "", /crashy-2 stopped responding \(its lease expired\) again after a retry/);
+    const status = await models.StatusOutbox.findOne({ where: { buildId: build?.id, state: "FAILED" } });
+    assert.ok(status, "the failure is reported to Bitbucket");
+  });
+});
