@@ -76,6 +76,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
       log,
       pollMs,
       graceMs: opts.graceMs,
+      slots: config.runnerSlots,
     });
   }
 

@@ -23,6 +23,8 @@ export interface Config {
   logCapBytes: number;
   /** Whether `npm start` runs a runner inside the web process. */
   inProcessRunner: boolean;
+  /** Jobs the in-process runner runs at once. */
+  runnerSlots: number;
   /** The raw config.json, handed to ACE. */
   aceConfig: Record<string, unknown>;
 }
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     concurrencyPerTenant: intSetting("PIPELINES_CONCURRENCY_PER_TENANT", env.PIPELINES_CONCURRENCY_PER_TENANT ?? pipelines.concurrencyPerTenant, 4, 1, 1000),
     logCapBytes: intSetting("PIPELINES_LOG_CAP_BYTES", env.PIPELINES_LOG_CAP_BYTES ?? pipelines.logCapBytes, 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     inProcessRunner: boolSetting("PIPELINES_IN_PROCESS_RUNNER", env.PIPELINES_IN_PROCESS_RUNNER ?? pipelines.inProcessRunner, true),
+    runnerSlots: intSetting("PIPELINES_RUNNER_SLOTS", env.PIPELINES_RUNNER_SLOTS ?? pipelines.runnerSlots, 2, 1, 64),
     aceConfig: json,
   };
 }

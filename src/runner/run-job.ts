@@ -21,6 +21,8 @@ export interface RunJobOptions {
   cacheDir: string;
   /** SIGTERM → SIGKILL grace when a step is stopped. */
   graceMs?: number;
+  /** The runner is shutting down: stop the step and abandon the job without reporting (its lease will expire). */
+  shutdown?: AbortSignal;
   onError?(error: unknown): void;
 }
 
@@ -47,6 +49,12 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   const lease: LeaseRef = { jobId: spec.jobId, leaseToken: spec.leaseToken };
   const abort = new AbortController();
   let lost = false;
+  const onShutdown = () => {
+    lost = true;
+    abort.abort();
+  };
+  if (o.shutdown?.aborted) onShutdown();
+  o.shutdown?.addEventListener("abort", onShutdown, { once: true });
   const beat = setInterval(() => {
     api.heartbeat(lease).then(
       ({ stop }) => {
@@ -81,7 +89,16 @@ export async function runJob(o: RunJobOptions): Promise<void> {
       }
       const { stop } = await api.stepStarted(lease, i);
       if (stop) break;
-      const state = await runOneStep(o, lease, step, i === spec.startStep, { ws, home, repoDir, artifactStore, signal: abort.signal, fetched: () => fetched, markFetched: () => (fetched = true) });
+      const state = await runOneStep(o, lease, step, i === spec.startStep, {
+        ws,
+        home,
+        repoDir,
+        artifactStore,
+        signal: abort.signal,
+        abandoned: () => lost,
+        fetched: () => fetched,
+        markFetched: () => (fetched = true),
+      });
       if (state === "FAILED" || state === "TIMED_OUT") {
         if (step.parallelGroup !== undefined && !step.failFast) groupFailed = step.parallelGroup;
         else break;
@@ -93,6 +110,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     if (!(err instanceof LeaseLostError)) throw err;
   } finally {
     clearInterval(beat);
+    o.shutdown?.removeEventListener("abort", onShutdown);
     await removeWorkspace(ws).catch((err: unknown) => o.onError?.(err));
   }
 }
@@ -103,6 +121,8 @@ interface JobDirs {
   repoDir: string;
   artifactStore: string;
   signal: AbortSignal;
+  /** The lease is lost or the runner is shutting down: report nothing more. */
+  abandoned(): boolean;
   fetched(): boolean;
   markFetched(): void;
 }
@@ -114,6 +134,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
   const say = async (line: string) => sink.write(masker.push(notice(line)) + masker.flush());
   const finish = async (state: "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED", exitCode: number | null) => {
     await sink.close();
+    if (dirs.abandoned()) throw new LeaseLostError("the job was abandoned");
     await api.stepFinished(lease, step.index, { state, exitCode });
     return state;
   };

@@ -16,12 +16,14 @@ export interface RunnerOptions {
   /** How often to ask for work when nothing wakes the runner. Default 1 s. */
   pollMs?: number;
   graceMs?: number;
+  /** Jobs run at once. Default 1. */
+  slots?: number;
 }
 
 export interface RunningRunner {
   /** Ask for work now (a job was just queued). */
   wake(): void;
-  /** Stops claiming; waits for the job in progress to end (its step is stopped). */
+  /** Stops claiming, stops running steps and abandons their jobs (they are retried once their lease expires). */
   stop(): Promise<void>;
 }
 
@@ -37,22 +39,23 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
   if (leftovers.killed.length) o.log.warn("stopped steps a previous runner left running", { processGroups: leftovers.killed });
 
   let stopping = false;
-  let wakeUp: (() => void) | null = null;
+  const shutdown = new AbortController();
+  const sleepers = new Set<() => void>();
   const wake = () => {
-    wakeUp?.();
+    for (const done of [...sleepers]) done();
   };
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
-        wakeUp = null;
+        sleepers.delete(done);
         resolve();
       }
-      wakeUp = done;
+      sleepers.add(done);
     });
 
-  const loop = (async () => {
+  const slot = async () => {
     while (!stopping) {
       let claimed = false;
       try {
@@ -60,7 +63,16 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
         if (spec) {
           claimed = true;
           o.log.info("running a job", { build: spec.build.id, number: spec.build.number, repository: spec.build.repository, fromStep: spec.startStep });
-          await runJob({ api: o.api, spec, workDir: o.workDir, stateDir: o.stateDir, cacheDir: o.cacheDir ?? join(dirname(o.workDir), "caches"), graceMs: o.graceMs, onError: (e) => o.log.warn("runner error", { error: String(e) }) });
+          await runJob({
+            api: o.api,
+            spec,
+            workDir: o.workDir,
+            stateDir: o.stateDir,
+            cacheDir: o.cacheDir ?? join(dirname(o.workDir), "caches"),
+            graceMs: o.graceMs,
+            shutdown: shutdown.signal,
+            onError: (e) => o.log.warn("runner error", { error: String(e) }),
+          });
         }
       } catch (err) {
         o.log.error("runner loop error", { error: (err as Error).message });
@@ -68,14 +80,17 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
       }
       if (!claimed && !stopping) await sleep(o.pollMs ?? 1000);
     }
-  })();
+  };
+  const loops = Array.from({ length: Math.max(1, o.slots ?? 1) }, () => slot());
 
   return {
     wake,
     async stop() {
       stopping = true;
+      // Running steps are stopped and their jobs abandoned unreported: the lease expires and the build is retried.
+      shutdown.abort();
       wake();
-      await loop;
+      await Promise.all(loops);
     },
   };
 }
