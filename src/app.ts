@@ -18,6 +18,10 @@ import { panelGet } from "./web/pages/panel-get";
 import { buildsGet } from "./web/pages/builds-get";
 import { configureGet } from "./web/pages/configure-get";
 import { applicationsRoutes } from "./web/api/applications-routes";
+import { applicationBuildsRoutes } from "./web/api/application-builds-routes";
+import { buildsRoutes } from "./web/api/builds-routes";
+import { contextToken } from "./web/api/context-token";
+import { runnerApiRoutes } from "./web/runner-api/runner-api-routes";
 
 export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../.." : "..");
 
@@ -96,6 +100,10 @@ export function createApp(deps: AppDeps): Promise<App> {
     app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl)));
     // The JSON API: page actions, authenticated with a context token (AP.context.getToken()).
     app.use("/api/applications", connectJwt("context", verify), applicationsRoutes(models));
+    app.use("/api/applications", contextToken(verify), applicationBuildsRoutes(deps.engine.ctx));
+    app.use("/api/builds", connectJwt("context", verify), buildsRoutes(deps.engine.ctx));
+    // The runner API: remote runners (`npm run runner`), authenticated with a runner token.
+    app.use("/runner", runnerApiRoutes({ models, jobs: deps.engine.jobs, log }));
     app.get("/healthz", (_req, res) => void res.json({ ok: true }));
   });
 }

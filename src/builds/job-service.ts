@@ -82,7 +82,12 @@ export class JobService implements RunnerProtocol {
       const vars = await models.ApplicationVariable.findAll({ where: { applicationId: app.id, tenantId: tenant.id } });
       const { env, secrets } = stepEnvironment(tenant, app, build, vars);
       if (clone?.extraHeader) secrets.push(clone.extraHeader.replace(/^Authorization:\s*\S+\s+/i, ""));
-      await build.update({ state: "RUNNING", startedAt: build.startedAt ?? new Date(), stateReason: null });
+      // Only a build still queued starts: a cancel that landed while Bitbucket was asked for credentials wins.
+      const [started] = await models.Build.update({ state: "RUNNING", startedAt: build.startedAt ?? new Date(), stateReason: null }, { where: { id: build.id, state: "QUEUED" } });
+      if (started !== 1) {
+        await job.update({ state: "done", leaseToken: null });
+        continue;
+      }
       return {
         ...lease,
         leaseMs: this.leaseMs,

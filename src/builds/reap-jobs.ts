@@ -36,7 +36,7 @@ export async function reapExpiredJobs(ctx: EngineContext): Promise<number> {
         await models.LogChunk.destroy({ where: { stepId: { [Op.in]: ids } }, transaction: tx });
         await models.Step.update({ state: "PENDING", exitCode: null, logBytes: 0, startedAt: null, finishedAt: null }, { where: { id: { [Op.in]: ids } }, transaction: tx });
         await job.update({ state: "queued", leaseToken: null, leaseOwner: null, leaseExpiresAt: null }, { transaction: tx });
-        await build.update({ state: "QUEUED", retries: build.retries + 1, stateReason: `the runner ${job.leaseOwner ?? ""} stopped responding; started again` }, { transaction: tx });
+        await build.update({ state: "QUEUED", retries: build.retries + 1, stateReason: `the runner ${runner ?? ""} stopped responding; started again` }, { transaction: tx });
         ctx.log.warn("runner lost; build queued again", { build: build.id, runner, expiredSeconds: lostFor });
         return true;
       }

@@ -1,9 +1,11 @@
 import { main as validate } from "./validate";
 import { main as permissions } from "./permissions";
+import { main as runnerToken } from "./runner-token";
 
 const USAGE = `usage: pipelines <command>
   validate [file] [--branch B | --tag T | --pr SRC:DST | --custom NAME]   check a pipeline file and show what would run
-  permissions [--tenant <clientKey>]                                     the scopes Pipelines needs; what an installation granted`;
+  permissions [--tenant <clientKey>]                                     the scopes Pipelines needs; what an installation granted
+  runner-token create --name <name> | list | revoke --name <name>         tokens for remote runners (npm run runner)`;
 
 /** The `pipelines` command: one entry point for the project's command-line tools. */
 export async function main(argv: string[]): Promise<number> {
@@ -13,6 +15,8 @@ export async function main(argv: string[]): Promise<number> {
       return validate(rest);
     case "permissions":
       return permissions(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
+    case "runner-token":
+      return runnerToken(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     default:
       console.error(USAGE);
       return command === undefined || command === "help" || command === "--help" ? 0 : 2;

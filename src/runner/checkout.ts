@@ -36,7 +36,7 @@ export async function fetchCommit(o: FetchOptions): Promise<void> {
   const run = (args: string[], withCredentials = false) => git(args, { cwd: o.dir, home: o.home, signal: o.signal, extraHeader: withCredentials ? o.extraHeader : null });
   let r = await run(["init", "-q"]);
   if (r.code !== 0) throw new CheckoutError(`git init failed: ${r.stderr.trim()}`);
-  await o.say(`[pipelines] fetching ${o.commit} from ${o.url}${o.depth > 0 ? ` (depth ${o.depth})` : ""}`);
+  await o.say(`fetching ${o.commit} from ${o.url}${o.depth > 0 ? ` (depth ${o.depth})` : ""}`);
   r = await run(["fetch", "-q", "--no-tags", ...depthArgs(o.depth), "--", o.url, o.commit], true);
   if (r.code !== 0 && o.ref) {
     const refspec = o.ref.type === "tag" ? `refs/tags/${o.ref.name}` : `refs/heads/${o.ref.name}`;

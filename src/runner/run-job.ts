@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { changesetMatches, type StepPlan } from "../pipelines";
 import { restoreArtifacts, saveArtifacts } from "./artifacts";
@@ -72,7 +72,8 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   const ws = await createWorkspace(o.workDir);
   const home = join(ws, "git-home");
   const repoDir = join(ws, "repo");
-  const artifactStore = join(ws, "artifacts");
+  // Artifacts outlive the job: a manual step later resumes the build in a new job (on this runner's disk).
+  const artifactStore = join(o.cacheDir, "..", "artifacts", String(spec.build.id));
   await mkdir(home, { mode: 0o700 });
   let fetched = false;
   let pausedAt: number | undefined;
@@ -106,6 +107,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
       if (state === "STOPPED") break;
     }
     if (!lost) await api.jobFinished(lease, pausedAt === undefined ? {} : { pausedAt });
+    if (pausedAt === undefined) await rm(artifactStore, { recursive: true, force: true });
   } catch (err) {
     if (!(err instanceof LeaseLostError)) throw err;
   } finally {

@@ -134,4 +134,29 @@ pipelines:
     const s3 = await server.storage.models.Step.findAll({ where: { buildId: b3.id }, order: [["index", "ASC"]] });
     assert.deepEqual(s3.map((s) => s.state), ["SUCCESSFUL", "SUCCESSFUL"]);
   });
+
+  it("artifacts reach a manual step that someone starts later", async () => {
+    const w = await installWorld(bb, server);
+    const file = `pipelines:
+  default:
+    - step:
+        name: Build
+        script:
+          - echo "from build" > out.txt
+        artifacts: [out.txt]
+    - step:
+        name: Deploy
+        trigger: manual
+        script:
+          - cat out.txt
+`;
+    const { commit } = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": file }, message: "manual" });
+    const paused = await buildReaches(server, w.applicationId, commit.hash, ["PAUSED", "FAILED"]);
+    assert.equal(paused.state, "PAUSED");
+    await request(server.url).post(`/api/builds/${paused.id}/steps/1/run`).set("Authorization", w.auth()).expect(200);
+    const done = await buildReaches(server, w.applicationId, commit.hash, ["SUCCESSFUL", "FAILED"]);
+    const log = await stepLog(server, done.id, 1);
+    assert.equal(done.state, "SUCCESSFUL", log);
+    assert.match(log, /from build/);
+  });
 });

@@ -56,7 +56,8 @@ export function cloudConnectForge(models: Models): Forge {
       if (res.status === 404) return null;
       if (res.status !== 200) throw new Error(`Bitbucket answered HTTP ${res.status} when Pipelines looked up commit ${hash}`);
       const full = res.json<{ hash?: unknown }>().hash;
-      if (!isFullHash(full) || !full.startsWith(hash)) throw new Error(`Bitbucket answered commit ${String(full)} for ${hash}`);
+      // `hash` may also be a branch name (a build started by hand): only an abbreviated hash must prefix the answer.
+      if (!isFullHash(full) || (/^[0-9a-f]+$/.test(hash) && !full.startsWith(hash))) throw new Error(`Bitbucket answered commit ${String(full)} for ${hash}`);
       return full;
     },
 

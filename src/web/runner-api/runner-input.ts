@@ -1,0 +1,63 @@
+import type { Request } from "express";
+import { badRequest } from "../../http/http-error";
+import type { ReportedStepState } from "../../runner/runner-protocol";
+
+/** The step states a runner may report. */
+export const REPORTED_STEP_STATES: readonly ReportedStepState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "TIMED_OUT", "SKIPPED"];
+/** Lease tokens are random and URL-safe; anything else cannot be one. */
+const LEASE_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+/** A step's exit status: the shell's (0–255), or 128 + a signal number. */
+const MAX_EXIT_CODE = 65_535;
+
+/** The JSON body as an object; 400 when it is anything else. */
+export function bodyObject(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  if (!body || typeof body !== "object" || Array.isArray(body)) throw badRequest("the body must be a JSON object");
+  return body as Record<string, unknown>;
+}
+
+export function jobIdParam(req: Request): number {
+  const raw = req.params.jobId;
+  const id = /^[1-9][0-9]{0,14}$/.test(raw ?? "") ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id)) throw badRequest("the job id must be a positive whole number");
+  return id;
+}
+
+export function stepIndexParam(req: Request): number {
+  const raw = req.params.step;
+  if (!/^(0|[1-9][0-9]{0,3})$/.test(raw ?? "")) throw badRequest("the step index must be a whole number from 0 to 9999");
+  return Number(raw);
+}
+
+export function leaseToken(value: unknown, where = "leaseToken"): string {
+  if (typeof value !== "string" || !LEASE_TOKEN.test(value)) throw badRequest(`${where} must be the lease token the claim returned`);
+  return value;
+}
+
+export function logOffset(value: unknown): number {
+  const offset = typeof value === "string" && /^(0|[1-9][0-9]{0,14})$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(offset)) throw badRequest("offset must be a whole number of bytes, 0 or more");
+  return offset;
+}
+
+export function stepState(value: unknown): ReportedStepState {
+  if (typeof value !== "string" || !(REPORTED_STEP_STATES as readonly string[]).includes(value)) {
+    throw badRequest(`state must be one of ${REPORTED_STEP_STATES.join(", ")}`);
+  }
+  return value as ReportedStepState;
+}
+
+export function exitCode(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_EXIT_CODE) {
+    throw badRequest(`exitCode must be null or a whole number from 0 to ${MAX_EXIT_CODE}`);
+  }
+  return value;
+}
+
+/** The manual step the job stopped before, if any. */
+export function pausedAt(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 9999) throw badRequest("pausedAt must be a step index (a whole number from 0 to 9999)");
+  return value;
+}
