@@ -9,6 +9,8 @@ import { lifecycleInstalledPost } from "./forges/cloud-connect/lifecycle/lifecyc
 import { lifecycleUninstalledPost } from "./forges/cloud-connect/lifecycle/lifecycle-uninstalled-post";
 import { connectWebhookPost } from "./forges/cloud-connect/webhook-post";
 import { asyncHandler } from "./http/async-handler";
+import { InboxWriter } from "./intake/inbox-writer";
+import { cachedTenantLookup } from "./tenants/tenant-lookup";
 import { errorHandler, notFoundHandler } from "./http/error-handler";
 import { aceLogger, type Logger } from "./log/logger";
 import type { TenantRevoker } from "./tenants/revoke-tenant";
@@ -86,13 +88,15 @@ export function createApp(deps: AppDeps): Promise<App> {
     const appKey: string = addon.key;
     const basePath = new URL(config.baseUrl).pathname.replace(/\/$/, "");
     const verify: VerifyDeps = { models, basePath };
-    const lifecycle = { ...verify, appKey, allowedHosts: config.allowedHosts, log };
+    const tenants = cachedTenantLookup(models);
+    const lifecycle = { ...verify, appKey, allowedHosts: config.allowedHosts, log, onTenantChanged: (clientKey: string) => tenants.forget(clientKey) };
+    const inbox = new InboxWriter(models.sequelize);
     const json = express.json({ limit: "1mb" });
 
     // Our routes are added before ACE's (it registers them a tick later), so ours answer /installed and webhooks.
     app.post("/installed", json, asyncHandler(lifecycleInstalledPost(lifecycle)));
     app.post("/uninstalled", json, asyncHandler(lifecycleUninstalledPost({ ...lifecycle, revokers: deps.revokers ?? [] })));
-    app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, log, onStored: deps.onDeliveryStored })));
+    app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, tenants, inbox, log, onStored: deps.onDeliveryStored })));
 
     app.use("/static", express.static(path.join(PROJECT_ROOT, "public"), { maxAge: "1h", index: false }));
     app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(config.baseUrl)));

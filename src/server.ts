@@ -39,7 +39,25 @@ export async function start(env: Record<string, string | undefined> = process.en
   }
   const engine = await startEngine(config, storage.models, log, engineOptions);
   const { app } = await createApp({ config, log, storage, engine, revokers: [stopBuildsOnRevoke(engine.ctx)], onDeliveryStored: engine.deliveryStored });
-  server.on("request", app);
+  // Requests still being answered when the service stops finish first (their delivery may be mid-commit).
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight++;
+    res.once("close", () => {
+      if (--inFlight === 0) idle?.();
+    });
+    app(req, res);
+  });
+  const drained = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (inFlight === 0) return resolve();
+      const t = setTimeout(resolve, ms);
+      idle = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
   log.info(`Pipelines for Bitbucket listening on ${config.baseUrl}`, { port, database: config.database.dialect });
 
   return {
@@ -49,8 +67,11 @@ export async function start(env: Record<string, string | undefined> = process.en
     server,
     engine,
     async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await drained(10_000);
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
       await engine.stop();
       await storage.close();
     },

@@ -8,9 +8,10 @@ export interface BackgroundLoop {
 
 /**
  * Runs `tick` again and again: at once when woken, else after `idleMs` (or the delay `tick` returns). A failing
- * tick is logged and retried after `idleMs`; ticks never overlap.
+ * tick is logged and retried after `idleMs`; ticks never overlap. `tick` is told when the loop is stopping, so that
+ * it ends early instead of working through a backlog first.
  */
-export function backgroundLoop(name: string, log: Logger, idleMs: number, tick: () => Promise<number | void>): BackgroundLoop {
+export function backgroundLoop(name: string, log: Logger, idleMs: number, tick: (stopping: () => boolean) => Promise<number | void>): BackgroundLoop {
   let stopping = false;
   let woken = false;
   let timer: NodeJS.Timeout | null = null;
@@ -25,7 +26,7 @@ export function backgroundLoop(name: string, log: Logger, idleMs: number, tick: 
       woken = false;
       let delay = idleMs;
       try {
-        const next = await tick();
+        const next = await tick(() => stopping);
         if (typeof next === "number") delay = Math.max(0, Math.min(next, idleMs));
       } catch (err) {
         log.error(`${name} failed`, { error: (err as Error).message });

@@ -52,13 +52,13 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
   const jobs = new JobService(ctx, leaseMs);
   const processor = new Processor(ctx);
 
-  const poster = backgroundLoop("status poster", log, pollMs, async () => {
-    while ((await postDueStatuses(ctx)) > 0);
+  const poster = backgroundLoop("status poster", log, pollMs, async (stopping) => {
+    while (!stopping() && (await postDueStatuses(ctx)) > 0);
     const due = await nextStatusDue(ctx);
     return due ? due.getTime() - Date.now() : undefined;
   });
-  const intake = backgroundLoop("processor", log, pollMs, async () => {
-    while ((await processor.processPending()) > 0);
+  const intake = backgroundLoop("processor", log, pollMs, async (stopping) => {
+    while (!stopping() && (await processor.processPending()) > 0);
     const retry = processor.nextRetryAt();
     return retry ? retry - Date.now() : undefined;
   });

@@ -131,13 +131,20 @@ export class JobService implements RunnerProtocol {
     const { models } = this.ctx;
     const { build } = await this.held(lease);
     if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > this.ctx.logCapBytes + 64 * 1024) throw new RangeError("log chunk beyond the log cap");
-    const step = await models.Step.findOne({ where: { buildId: build.id, index: stepIndex } });
+    const step = await models.Step.findOne({ where: { buildId: build.id, index: stepIndex }, attributes: ["id"] });
     if (!step) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
+    const end = offset + data.length;
+    // A chunk sent twice (a retry that raced its first attempt) is stored once; the byte count only grows.
     await models.sequelize.transaction(async (tx) => {
-      const dup = await models.LogChunk.findOne({ where: { stepId: step.id, offset }, attributes: ["id"], transaction: tx });
-      if (dup) return;
-      await models.LogChunk.create({ stepId: step.id, offset, data }, { transaction: tx });
-      await models.Step.update({ logBytes: Math.max(step.logBytes, offset + data.length) }, { where: { id: step.id }, transaction: tx });
+      // Bound parameters: the chunk goes to the database as bytes, not as an escaped literal.
+      await models.sequelize.query('INSERT INTO log_chunks (step_id, "offset", data) VALUES ($1, $2, $3) ON CONFLICT (step_id, "offset") DO NOTHING', {
+        bind: [step.id, offset, data],
+        transaction: tx,
+      });
+      await models.sequelize.query("UPDATE steps SET log_bytes = CASE WHEN log_bytes < $1 THEN $1 ELSE log_bytes END WHERE id = $2", {
+        bind: [end, step.id],
+        transaction: tx,
+      });
     });
   }
 
@@ -190,6 +197,20 @@ export class JobService implements RunnerProtocol {
       }
     });
     this.ctx.notify?.statusQueued?.();
+    this.ctx.notify?.jobQueued?.();
+  }
+
+  async release(lease: LeaseRef): Promise<void> {
+    const { models } = this.ctx;
+    const { job, build } = await this.held(lease);
+    await models.sequelize.transaction(async (tx) => {
+      const steps = await models.Step.findAll({ where: { buildId: build.id, index: { [Op.gte]: job.startStep } }, attributes: ["id"], transaction: tx });
+      const ids = steps.map((st) => st.id);
+      await models.LogChunk.destroy({ where: { stepId: { [Op.in]: ids } }, transaction: tx });
+      await models.Step.update({ state: "PENDING", exitCode: null, logBytes: 0, startedAt: null, finishedAt: null }, { where: { id: { [Op.in]: ids } }, transaction: tx });
+      await job.update({ state: "queued", leaseToken: null, leaseOwner: null, leaseExpiresAt: null }, { transaction: tx });
+      await models.Build.update({ state: "QUEUED", stateReason: "its runner shut down; waiting for another" }, { where: { id: build.id, state: "RUNNING" }, transaction: tx });
+    });
     this.ctx.notify?.jobQueued?.();
   }
 

@@ -10,7 +10,7 @@ export interface IncomingDelivery {
   attempt: number | null;
   body: string;
   status: Extract<DeliveryStatus, "pending" | "ignored">;
-  outcome?: string;
+  outcome?: string | null;
 }
 
 /**

@@ -134,6 +134,10 @@ export class HttpRunnerProtocol implements RunnerProtocol {
     await this.call({ method: "POST", path: `${jobPath(lease)}/finish`, json, idempotent: true });
   }
 
+  async release(lease: LeaseRef): Promise<void> {
+    await this.call({ method: "POST", path: `${jobPath(lease)}/release`, json: { leaseToken: lease.leaseToken }, idempotent: false });
+  }
+
   /** One call, retried as the retry policy says when it is idempotent. Resolves with the parsed JSON body, or null for 204. */
   private async call(c: Call): Promise<unknown> {
     const maxAttempts = c.idempotent ? (this.o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS) : 1;

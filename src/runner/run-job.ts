@@ -49,7 +49,9 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   const lease: LeaseRef = { jobId: spec.jobId, leaseToken: spec.leaseToken };
   const abort = new AbortController();
   let lost = false;
+  let shuttingDown = false;
   const onShutdown = () => {
+    shuttingDown = true;
     lost = true;
     abort.abort();
   };
@@ -111,6 +113,8 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   } catch (err) {
     if (!(err instanceof LeaseLostError)) throw err;
   } finally {
+    // Shutting down: the step was stopped; hand the job back so it starts again at once, elsewhere or after restart.
+    if (shuttingDown) await api.release(lease).catch((err: unknown) => o.onError?.(err));
     clearInterval(beat);
     o.shutdown?.removeEventListener("abort", onShutdown);
     await removeWorkspace(ws).catch((err: unknown) => o.onError?.(err));

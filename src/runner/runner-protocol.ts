@@ -61,4 +61,9 @@ export interface RunnerProtocol {
   stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void>;
   /** The job ended: ran out of steps, a step failed, the build was stopped, or `pausedAt` a manual step. */
   jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void>;
+  /**
+   * The runner is shutting down and gives the job back unfinished (its step was stopped): it is queued again at
+   * once, without counting as a lost runner.
+   */
+  release(lease: LeaseRef): Promise<void>;
 }

@@ -2,12 +2,14 @@ import type { Request, RequestHandler, Response } from "express";
 import { HttpError, badRequest } from "../../http/http-error";
 import { ACTED_EVENTS } from "../../intake/acted-events";
 import { isDatabaseUnavailable } from "../../intake/database-unavailable";
-import { recordDelivery } from "../../intake/inbox";
+import type { InboxWriter } from "../../intake/inbox-writer";
 import type { Logger } from "../../log/logger";
 import { verifyConnectRequest, type VerifyDeps } from "./jwt/verify-request";
 
 export interface WebhookDeps extends VerifyDeps {
   log: Logger;
+  /** Writes deliveries with group commit. */
+  inbox: InboxWriter;
   /** Called after a new delivery is committed (wakes the processor); never awaited by the request. */
   onStored?: () => void;
 }
@@ -53,7 +55,7 @@ export function connectWebhookPost(deps: WebhookDeps): RequestHandler {
     const acted = ACTED_EVENTS.has(event);
     let result;
     try {
-      result = await recordDelivery(deps.models, {
+      result = await deps.inbox.write({
         tenantId: auth.tenant.id,
         deliveryId,
         eventKey: event,
@@ -61,7 +63,7 @@ export function connectWebhookPost(deps: WebhookDeps): RequestHandler {
         attempt: Number.isInteger(attempt) ? attempt : null,
         body: raw,
         status: acted ? "pending" : "ignored",
-        outcome: acted ? undefined : JSON.stringify([{ outcome: "ignored", reason: `Pipelines does not act on ${event}` }]),
+        outcome: acted ? null : JSON.stringify([{ outcome: "ignored", reason: `Pipelines does not act on ${event}` }]),
       });
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw serviceUnavailable();

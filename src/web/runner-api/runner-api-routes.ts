@@ -5,6 +5,7 @@ import { LeaseLostError } from "../../runner/runner-protocol";
 import { claimPost } from "./claim-post";
 import { heartbeatPost } from "./heartbeat-post";
 import { jobFinishPost } from "./job-finish-post";
+import { jobReleasePost } from "./job-release-post";
 import type { RunnerApiDeps } from "./runner-api-deps";
 import { runnerAuth } from "./runner-auth";
 import { runnerMeGet } from "./runner-me-get";
@@ -45,6 +46,7 @@ export function runnerApiRoutes(deps: RunnerApiDeps): Router {
   r.put("/jobs/:jobId/steps/:step/log", contentType("application/octet-stream"), express.raw({ type: "application/octet-stream", limit: LOG_CHUNK_LIMIT_BYTES }), asyncHandler(stepLogPut(deps)));
   r.post("/jobs/:jobId/steps/:step/finish", json, asyncHandler(stepFinishPost(deps)));
   r.post("/jobs/:jobId/finish", json, asyncHandler(jobFinishPost(deps)));
+  r.post("/jobs/:jobId/release", json, asyncHandler(jobReleasePost(deps)));
   r.use(leaseLost);
   return r;
 }

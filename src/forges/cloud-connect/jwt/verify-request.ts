@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { unauthorized } from "../../../http/http-error";
 import type { Models, Tenant } from "../../../db/models";
 import { sharedSecretKey } from "../../../tenants/tenant-keys";
+import type { TenantLookup } from "../../../tenants/tenant-lookup";
 import { CONTEXT_QSH, qshOf } from "./qsh";
 import { decodeUnverified, hasValidHs256Signature, TokenFormatError, type ConnectClaims, type DecodedToken } from "./token";
 
@@ -25,6 +26,8 @@ export interface ConnectAuth {
 
 export interface VerifyDeps {
   models: Models;
+  /** Where tenants are read from on hot paths (webhooks); the database itself when absent. */
+  tenants?: TenantLookup;
   /** Path of the app's base URL (qsh paths are relative to it), "" when the app is served at the root. */
   basePath: string;
   now?: () => number;
@@ -97,15 +100,28 @@ export function checkToken(decoded: DecodedToken, tenant: Tenant, req: Request, 
 /** Verifies a Connect token for this request against an active tenant; throws a 401 HttpError naming what is wrong. */
 export async function verifyConnectRequest(req: Request, kind: TokenKind, deps: VerifyDeps): Promise<ConnectAuth> {
   const decoded = decodeRequestToken(req);
-  let tenant: Tenant | null = null;
-  for (const clientKey of candidateKeys(decoded.claims)) {
-    tenant = await deps.models.Tenant.findOne({ where: { clientKey, kind: "cloud-connect" } });
-    if (tenant) break;
+  const verify = async (find: (clientKey: string) => Promise<Tenant | null>): Promise<ConnectAuth> => {
+    let tenant: Tenant | null = null;
+    for (const clientKey of candidateKeys(decoded.claims)) {
+      tenant = await find(clientKey);
+      if (tenant) break;
+    }
+    if (!tenant) throw unauthorized("the JWT issuer is not an installed tenant");
+    if (tenant.status !== "active") throw unauthorized("the JWT issuer has uninstalled Pipelines");
+    checkToken(decoded, tenant, req, kind, deps);
+    return { tenant, claims: decoded.claims, kind };
+  };
+  const fromDatabase = (clientKey: string) => deps.models.Tenant.findOne({ where: { clientKey, kind: "cloud-connect" } });
+  const cache = deps.tenants;
+  if (!cache) return verify(fromDatabase);
+  try {
+    return await verify((clientKey) => cache.find(clientKey));
+  } catch {
+    // The cached tenant may be a moment old (another process rotated its secret, re-installed it): ask the
+    // database before refusing.
+    for (const clientKey of candidateKeys(decoded.claims)) cache.forget(clientKey);
+    return verify((clientKey) => cache.find(clientKey));
   }
-  if (!tenant) throw unauthorized("the JWT issuer is not an installed tenant");
-  if (tenant.status !== "active") throw unauthorized("the JWT issuer has uninstalled Pipelines");
-  checkToken(decoded, tenant, req, kind, deps);
-  return { tenant, claims: decoded.claims, kind };
 }
 
 /** Express middleware: verifies, then puts the result on `res.locals.connect`. */

@@ -10,6 +10,8 @@ export interface LifecycleDeps extends VerifyDeps {
   appKey: string;
   allowedHosts: string[];
   log: Logger;
+  /** A tenant was installed, re-installed or uninstalled: caches of it must be dropped. */
+  onTenantChanged?: (clientKey: string) => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export function lifecycleInstalledPost(deps: LifecycleDeps): RequestHandler {
         throw err;
       }
     }
+    deps.onTenantChanged?.(payload.clientKey);
     res.status(204).end();
   };
 }

@@ -22,6 +22,7 @@ export function lifecycleUninstalledPost(deps: LifecycleDeps & { revokers: Tenan
       await revokeTenant(deps.models, tenant, deps.revokers);
       deps.log.info("tenant uninstalled: access revoked", { clientKey, tenantId: tenant.id });
     }
+    deps.onTenantChanged?.(clientKey);
     res.status(204).end();
   };
 }
