@@ -5,7 +5,7 @@ export interface LogSinkOptions {
   onChunk(offset: number, data: Buffer): Promise<void> | void;
   /** A partly filled chunk is delivered this long after its first byte arrived. Default 250 ms. */
   flushIntervalMs?: number;
-  /** Largest chunk handed to `onChunk`. Default 64 KiB. */
+  /** Largest chunk handed to `onChunk`. Default 256 KiB: a full 8 MiB log is 32 writes to the database. */
   maxChunkBytes?: number;
 }
 
@@ -16,6 +16,10 @@ export interface LogSink {
    * Rejects if `onChunk` failed (then every later call rejects with the same error).
    */
   write(text: string): Promise<void>;
+  /** True once the cap is reached: everything written from now on is only counted. */
+  discarding(): boolean;
+  /** Counts bytes dropped without being written (output read after the cap). */
+  discard(bytes: number): void;
   /** Delivers what is buffered and ends the log. Idempotent. */
   close(): Promise<void>;
   /** Bytes handed to `onChunk` or buffered for it, the truncation notice included (= the next chunk's offset). */
@@ -36,7 +40,7 @@ const MiB = 1024 * 1024;
 export function createLogSink(options: LogSinkOptions): LogSink {
   const capBytes = options.capBytes ?? 8 * MiB;
   const flushIntervalMs = options.flushIntervalMs ?? 250;
-  const maxChunkBytes = options.maxChunkBytes ?? 64 * 1024;
+  const maxChunkBytes = options.maxChunkBytes ?? 256 * 1024;
   if (!(capBytes >= 0) || !(maxChunkBytes >= 4) || !(flushIntervalMs >= 0)) {
     throw new RangeError("createLogSink: capBytes must be >= 0, maxChunkBytes >= 4 and flushIntervalMs >= 0");
   }
@@ -131,6 +135,12 @@ export function createLogSink(options: LogSinkOptions): LogSink {
       if (closing) return Promise.reject(new Error("log sink: write after close"));
       if (text.length === 0) return failure ? Promise.reject(failure.error) : Promise.resolve();
       return enqueue(() => accept(text));
+    },
+    discarding() {
+      return truncated;
+    },
+    discard(bytes) {
+      dropped += bytes;
     },
     close() {
       closing ??= enqueue(() => deliver(true));

@@ -32,7 +32,7 @@ export function createMasker(secrets: readonly string[]): Masker {
 
   const patterns = [...variants].sort((a, b) => b.length - a.length);
   const maxLen = patterns[0].length;
-  const matcher = new RegExp(patterns.map(escapeRegExp).join("|"), "g");
+
   const byFirstChar = new Map<string, string[]>();
   for (const p of patterns) {
     const list = byFirstChar.get(p[0]) ?? [];
@@ -51,15 +51,36 @@ export function createMasker(secrets: readonly string[]): Masker {
     return text.length;
   };
 
+  /**
+   * Every occurrence of every variant, chosen like a regular expression `longest|…|shortest` would: leftmost first,
+   * the longest at the same place, never overlapping. Found with `indexOf` per variant, which scans text many
+   * times faster than one alternation (V8 cannot skip ahead through an alternation of many literals).
+   */
+  const occurrences = (text: string): Array<[number, number]> => {
+    const found: Array<[number, number]> = [];
+    for (const p of patterns) {
+      for (let i = text.indexOf(p); i >= 0; i = text.indexOf(p, i + 1)) found.push([i, p.length]);
+    }
+    if (found.length > 1) found.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    const chosen: Array<[number, number]> = [];
+    let end = 0;
+    for (const [at, len] of found) {
+      if (at < end) continue;
+      chosen.push([at, len]);
+      end = at + len;
+    }
+    return chosen;
+  };
+
   let held = "";
   const run = (text: string, final: boolean): string => {
     const stop = final ? text.length : holdStart(text);
     let out = "";
     let last = 0;
-    matcher.lastIndex = 0;
-    for (let m = matcher.exec(text); m && m.index < stop; m = matcher.exec(text)) {
-      out += text.slice(last, m.index) + MASK;
-      last = m.index + m[0].length;
+    for (const [at, len] of occurrences(text)) {
+      if (at >= stop) break;
+      out += text.slice(last, at) + MASK;
+      last = at + len;
     }
     const emitEnd = Math.max(stop, last);
     out += text.slice(last, emitEnd);
@@ -71,8 +92,4 @@ export function createMasker(secrets: readonly string[]): Masker {
     push: (chunk) => run(held + chunk, false),
     flush: () => run(held, true),
   };
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

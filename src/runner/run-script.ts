@@ -79,6 +79,7 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
     const decoder = new StringDecoder("utf8");
     const masker = createMasker(options.secrets);
     stream.on("data", (data: Buffer) => {
+      if (output.discarding()) return output.discard(data.length);
       if (!output.write(masker.push(decoder.write(data)))) pause();
     });
     stream.once("close", () => open--);

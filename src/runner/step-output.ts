@@ -1,11 +1,21 @@
 /** Where a step's output goes; a returned promise means "wait before sending more" (back-pressure). */
 export interface OutputTarget {
   write(text: string): void | Promise<void>;
+  /**
+   * True once the target keeps nothing more (a log past its cap): output is then only counted with `discard`, never
+   * decoded or masked — a step printing gigabytes after its log is full costs a pipe read and nothing else.
+   */
+  discarding?(): boolean;
+  /** Counts `bytes` of output that were dropped unread (only called while `discarding()` is true). */
+  discard?(bytes: number): void;
 }
 
 export interface StepOutput {
   /** Sends text on; false when the target is busy and the caller should pause until `drained()`. */
   write(text: string): boolean;
+  /** True when the target keeps nothing more: skip decoding and masking, and `discard` the bytes. */
+  discarding(): boolean;
+  discard(bytes: number): void;
   /** Sends one of the runner's own lines (`[pipelines] …`), starting a new line if the output is mid-line. */
   notice(line: string): void;
   /** Resolves when every write the target has not finished yet has finished. */
@@ -59,6 +69,12 @@ export function createStepOutput(target: OutputTarget, onFailure: (error: unknow
     write(text) {
       send(text);
       return pending === 0;
+    },
+    discarding() {
+      return target.discarding?.() === true;
+    },
+    discard(bytes) {
+      target.discard?.(bytes);
     },
     notice(line) {
       send(`${atLineStart ? "" : "\n"}${line}\n`);

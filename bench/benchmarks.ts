@@ -1,0 +1,7 @@
+import type { Benchmark } from "./lib/benchmark";
+import { intake } from "./intake";
+import { stepOutput } from "./step-output";
+import { pushToStep } from "./push-to-step";
+
+/** Every benchmark, in the order `npm run bench` runs them. A new one is a module exporting a `Benchmark`, added here. */
+export const BENCHMARKS: readonly Benchmark[] = [intake, pushToStep, stepOutput];
