@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { childMain, parentMessages, tell } from "./child";
 import type { LoadResultMessage, LoadSpec, LoadSummary, RunLoadMessage } from "./load";
@@ -18,13 +19,14 @@ function requestOf(spec: LoadSpec): autocannon.Request {
   return request;
 }
 
-function summarise(result: autocannon.Result): LoadSummary {
+/** `seconds`: measured around the run; autocannon's own `duration` counts whole seconds. */
+function summarise(result: autocannon.Result, seconds: number): LoadSummary {
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count ?? 0;
   const responses = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
-    requestsPerSecond: responses / result.duration,
-    seconds: result.duration,
+    requestsPerSecond: responses / seconds,
+    seconds,
     responses,
     latencyMs: { mean: result.latency.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
     statuses,
@@ -39,13 +41,15 @@ async function main(): Promise<void> {
     const message = await inbox.next();
     if (message.type !== "run") return;
     const { spec } = message as RunLoadMessage;
+    const started = performance.now();
     const result = await autocannon({
       url: spec.url,
       connections: spec.connections,
       amount: spec.amount,
       requests: [requestOf(spec)],
     });
-    await tell({ type: "result", summary: summarise(result) } satisfies LoadResultMessage);
+    const seconds = (performance.now() - started) / 1000;
+    await tell({ type: "result", summary: summarise(result, seconds) } satisfies LoadResultMessage);
   }
 }
 

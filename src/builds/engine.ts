@@ -12,6 +12,31 @@ import { DEFAULT_LEASE_MS, JobService } from "./job-service";
 import { reapExpiredJobs } from "./reap-jobs";
 import { nextStatusDue, postDueStatuses } from "./status-poster";
 
+/** Deliveries stored per quarter second; "busy" above 50 (200 a second). */
+function intakeBurst(): { stored(): void; busy(): boolean } {
+  let window = 0;
+  let count = 0;
+  let previous = 0;
+  const roll = () => {
+    const now = Math.floor(Date.now() / 250);
+    if (now !== window) {
+      previous = now === window + 1 ? count : 0;
+      window = now;
+      count = 0;
+    }
+  };
+  return {
+    stored() {
+      roll();
+      count++;
+    },
+    busy() {
+      roll();
+      return Math.max(count, previous) > 50;
+    },
+  };
+}
+
 export interface Engine {
   ctx: EngineContext;
   jobs: JobService;
@@ -57,8 +82,16 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     const due = await nextStatusDue(ctx);
     return due ? due.getTime() - Date.now() : undefined;
   });
+  // Under a burst of webhooks the intake comes first (Bitbucket gives up after 10 s): the processor then takes small
+  // batches with pauses between them, and catches up once the burst is over.
+  const burst = intakeBurst();
   const intake = backgroundLoop("processor", log, pollMs, async (stopping) => {
-    while (!stopping() && (await processor.processPending()) > 0);
+    for (;;) {
+      if (stopping()) break;
+      const busy = burst.busy();
+      if ((await processor.processPending(busy ? 10 : 50)) === 0) break;
+      if (busy) await new Promise((r) => setTimeout(r, 50));
+    }
     const retry = processor.nextRetryAt();
     return retry ? retry - Date.now() : undefined;
   });
@@ -83,7 +116,10 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
   return {
     ctx,
     jobs,
-    deliveryStored: () => intake.wake(),
+    deliveryStored: () => {
+      burst.stored();
+      intake.wake();
+    },
     async stop() {
       await runner?.stop();
       await Promise.all(loops.map((l) => l.stop()));

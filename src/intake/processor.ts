@@ -14,6 +14,12 @@ import { isDatabaseUnavailable } from "./database-unavailable";
  * pipeline file, resolving a commit), the row stays pending and is tried again after a backoff; later rows of the
  * same tenant wait behind it, so builds of one ref are always made in push order.
  */
+interface Outcome {
+  delivery: Delivery;
+  status: "processed" | "failed";
+  decisions: EventDecision[];
+}
+
 export class Processor {
   /** Delivery id → when it may be tried again, and how many times it was tried. */
   private readonly backoff = new Map<number, { notBefore: number; attempts: number }>();
@@ -25,7 +31,10 @@ export class Processor {
     const { models } = this.ctx;
     const pending = await models.Delivery.findAll({ where: { status: "pending" }, order: [["id", "ASC"]], limit: batch });
     const blockedTenants = new Set<number>();
-    let settled = 0;
+    // Decisions are written together at the end of the batch: one commit for many deliveries, so that a burst of
+    // webhooks is not slowed down by a commit per delivery. A crash before it only means the batch is decided again
+    // (its builds are found by their keys).
+    const outcomes: Outcome[] = [];
     for (const delivery of pending) {
       if (blockedTenants.has(delivery.tenantId)) continue;
       const wait = this.backoff.get(delivery.id);
@@ -34,7 +43,7 @@ export class Processor {
         continue;
       }
       try {
-        if (await this.processOne(delivery)) settled++;
+        outcomes.push(await this.decide(delivery));
         this.backoff.delete(delivery.id);
       } catch (err) {
         blockedTenants.add(delivery.tenantId);
@@ -42,7 +51,8 @@ export class Processor {
         if (!(err instanceof ForgeUnavailableError)) {
           // A delivery that breaks the processor must not block the ones behind it: it is settled as failed, with why.
           this.ctx.log.error("delivery could not be processed", { delivery: delivery.deliveryId, error: (err as Error).message });
-          await this.settle(delivery, "failed", [{ applicationId: null, repository: "", ref: null, commit: null, outcome: "invalid", reason: `Pipelines failed on this delivery: ${(err as Error).message}`, buildId: null }]);
+          const reason = `Pipelines failed on this delivery: ${(err as Error).message}`;
+          outcomes.push({ delivery, status: "failed", decisions: [{ applicationId: null, repository: "", ref: null, commit: null, outcome: "invalid", reason, buildId: null }] });
           continue;
         }
         const attempts = (wait?.attempts ?? 0) + 1;
@@ -52,7 +62,7 @@ export class Processor {
         this.ctx.log.warn("delivery waits: Bitbucket cannot answer", { delivery: delivery.deliveryId, error: err.message, retryInMs: delayMs });
       }
     }
-    return settled;
+    return this.settle(outcomes);
   }
 
   /** The earliest time a backed-off delivery may be tried again (ms since epoch), or null. */
@@ -62,7 +72,8 @@ export class Processor {
     return next;
   }
 
-  private async processOne(delivery: Delivery): Promise<boolean> {
+  /** What one delivery comes to (builds are made on the way); nothing about the delivery itself is written yet. */
+  private async decide(delivery: Delivery): Promise<Outcome> {
     const { models } = this.ctx;
     const tenant = await models.Tenant.findByPk(delivery.tenantId);
     const decisions: EventDecision[] = [];
@@ -85,34 +96,43 @@ export class Processor {
         }
       }
     }
-    return this.settle(delivery, status, decisions);
+    return { delivery, status, decisions };
   }
 
-  /** Marks the delivery settled and stores its decisions, unless another process settled it first. */
-  private settle(delivery: Delivery, status: "processed" | "failed", decisions: EventDecision[]): Promise<boolean> {
+  /**
+   * Marks deliveries settled and stores their decisions, in one transaction; a delivery another process settled
+   * first keeps that process's decisions. Returns how many this call settled.
+   */
+  private async settle(outcomes: Outcome[]): Promise<number> {
+    if (outcomes.length === 0) return 0;
     const { models } = this.ctx;
     return models.sequelize.transaction(async (tx) => {
-      const [marked] = await models.Delivery.update(
-        { status, processedAt: new Date(), outcome: JSON.stringify(decisions.map((d) => ({ outcome: d.outcome, reason: d.reason, ref: d.ref }))) },
-        { where: { id: delivery.id, status: "pending" }, transaction: tx },
-      );
-      if (marked !== 1) return false; // another process settled it first: its decisions stand
-      await models.Decision.bulkCreate(
-        decisions.map((d) => ({
-          tenantId: delivery.tenantId,
-          deliveryId: delivery.id,
-          applicationId: d.applicationId,
-          repository: d.repository || null,
-          event: delivery.eventKey,
-          ref: d.ref,
-          commit: d.commit,
-          outcome: d.outcome,
-          reason: d.reason,
-          buildId: d.buildId,
-        })),
-        { transaction: tx },
-      );
-      return true;
+      let settled = 0;
+      const rows = [];
+      for (const { delivery, status, decisions } of outcomes) {
+        const [marked] = await models.Delivery.update(
+          { status, processedAt: new Date(), outcome: JSON.stringify(decisions.map((d) => ({ outcome: d.outcome, reason: d.reason, ref: d.ref }))) },
+          { where: { id: delivery.id, status: "pending" }, transaction: tx },
+        );
+        if (marked !== 1) continue;
+        settled++;
+        for (const d of decisions) {
+          rows.push({
+            tenantId: delivery.tenantId,
+            deliveryId: delivery.id,
+            applicationId: d.applicationId,
+            repository: d.repository || null,
+            event: delivery.eventKey,
+            ref: d.ref,
+            commit: d.commit,
+            outcome: d.outcome,
+            reason: d.reason,
+            buildId: d.buildId,
+          });
+        }
+      }
+      if (rows.length) await models.Decision.bulkCreate(rows, { transaction: tx });
+      return settled;
     });
   }
 }
