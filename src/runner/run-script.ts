@@ -75,11 +75,21 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
     });
   };
   let open = streams.length;
+  const drainers: Drainer[] = [];
   const finishers = streams.map((stream) => {
     const decoder = new StringDecoder("utf8");
     const masker = createMasker(options.secrets);
+    let handedOff = false;
     stream.on("data", (data: Buffer) => {
-      if (output.discarding()) return output.discard(data.length);
+      if (output.discarding()) {
+        output.discard(data.length);
+        if (!handedOff) {
+          handedOff = true;
+          const drainer = handOff(stream, output);
+          if (drainer) drainers.push(drainer);
+        }
+        return;
+      }
       if (!output.write(masker.push(decoder.write(data)))) pause();
     });
     stream.once("close", () => open--);
@@ -111,6 +121,7 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
       if (!paused) waited += 20;
     }
     for (const finish of finishers) finish();
+    await Promise.all(drainers.map((d) => d.finished(CLOSE_WAIT_MS)));
     if (open > 0) {
       // Only a process that left the session (setsid) can still hold the pipes after the group is gone.
       output.notice("[pipelines] a process that left the step's process group still holds its output open; it was not stopped and its further output is not shown");
@@ -125,6 +136,52 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
     done,
     stop: () => {
       if (!finished) void stopGroup();
+    },
+  };
+}
+
+interface Drainer {
+  /** Resolves once the drainer has counted everything (or was stopped after `waitMs` if something still writes). */
+  finished(waitMs: number): Promise<void>;
+}
+
+/**
+ * Once the log is full, the rest of a stream is only counted: hand its pipe to `wc -c`, which reads it at the speed
+ * of C instead of one Node callback per 64 KiB, and add its count when it ends. Returns null (and the stream goes on
+ * being read and counted here) when the pipe's descriptor cannot be handed on.
+ */
+function handOff(stream: Readable, output: StepOutput): Drainer | null {
+  const fd = (stream as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  if (typeof fd !== "number" || fd < 0) return null;
+  stream.pause();
+  let counter;
+  try {
+    counter = spawn("wc", ["-c"], { stdio: [fd, "pipe", "ignore"], env: { PATH: "/usr/bin:/bin", LC_ALL: "C" } });
+  } catch {
+    stream.resume();
+    return null;
+  }
+  // What Node had already read but not yet emitted is dropped with the stream: count it too.
+  output.discard(stream.readableLength);
+  stream.destroy();
+  let text = "";
+  counter.stdout?.on("data", (b: Buffer) => (text += b.toString()));
+  const ended = new Promise<void>((resolve) => {
+    counter.once("error", () => resolve());
+    counter.once("close", () => {
+      const n = Number(text.trim());
+      if (Number.isSafeInteger(n) && n > 0) output.discard(n);
+      resolve();
+    });
+  });
+  return {
+    async finished(waitMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+      await Promise.race([ended, late]);
+      clearTimeout(timer);
+      // Only a process that left the step's session can still be writing: stop counting it.
+      if (counter.exitCode === null && counter.signalCode === null) counter.kill("SIGKILL");
     },
   };
 }
