@@ -82,6 +82,8 @@ export class JobService implements RunnerProtocol {
       const vars = await models.ApplicationVariable.findAll({ where: { applicationId: app.id, tenantId: tenant.id } });
       const { env, secrets } = stepEnvironment(tenant, app, build, vars);
       if (clone?.extraHeader) secrets.push(clone.extraHeader.replace(/^Authorization:\s*\S+\s+/i, ""));
+      // An SSH private key only ever reaches a 0600 file, but should a step print it, every line of it is masked.
+      if (clone?.ssh) secrets.push(...clone.ssh.privateKey.split("\n").map((l) => l.trim()).filter((l) => l.length >= 16 && !l.startsWith("-----")));
       // Only a build still queued starts: a cancel that landed while Bitbucket was asked for credentials wins.
       const [started] = await models.Build.update({ state: "RUNNING", startedAt: build.startedAt ?? new Date(), stateReason: null }, { where: { id: build.id, state: "QUEUED" } });
       if (started !== 1) {
@@ -146,6 +148,7 @@ export class JobService implements RunnerProtocol {
         transaction: tx,
       });
     });
+    this.ctx.notify?.stepChanged?.(build.id, stepIndex);
   }
 
   async stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void> {
@@ -154,6 +157,7 @@ export class JobService implements RunnerProtocol {
       { state: result.state, exitCode: result.exitCode, finishedAt: new Date() },
       { where: { buildId: build.id, index: stepIndex } },
     );
+    this.ctx.notify?.stepChanged?.(build.id, stepIndex);
   }
 
   async jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void> {
