@@ -23,7 +23,14 @@ import { applicationsRoutes } from "./web/api/applications-routes";
 import { applicationBuildsRoutes } from "./web/api/application-builds-routes";
 import { buildsRoutes } from "./web/api/builds-routes";
 import { contextToken } from "./web/api/context-token";
+import { sshKeyBitbucketPost } from "./web/api/ssh-key-bitbucket-post";
 import { runnerApiRoutes } from "./web/runner-api/runner-api-routes";
+import { panelFragmentGet } from "./web/pages/panel-fragment-get";
+import { buildsFragmentGet } from "./web/pages/builds-fragment-get";
+import { badgeGet, BADGE_PATH } from "./web/badge/badge-get";
+import { buildStepLogStreamGet } from "./web/api/build-step-log-stream-get";
+import { applicationPipelinesGet } from "./web/api/application-pipelines-get";
+import { tokenInHeaderOnly } from "./web/api/token-in-header-only";
 
 export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../.." : "..");
 
@@ -99,13 +106,24 @@ export function createApp(deps: AppDeps): Promise<App> {
     app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, tenants, inbox, log, onStored: deps.onDeliveryStored })));
 
     app.use("/static", express.static(path.join(PROJECT_ROOT, "public"), { maxAge: "1h", index: false }));
-    app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(config.baseUrl)));
-    app.get("/pages/builds", connectJwt("normal", verify), asyncHandler(buildsGet(config.baseUrl)));
-    app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl)));
+    const pages = { baseUrl: config.baseUrl, ctx: deps.engine.ctx, log };
+    app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(pages)));
+    app.get("/pages/builds", connectJwt("normal", verify), asyncHandler(buildsGet(pages)));
+    app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl, models)));
+    // Fragments of pages, for their scripts to refresh regions: context token, in the Authorization header only.
+    app.get("/fragments/panel", tokenInHeaderOnly, connectJwt("context", verify), asyncHandler(panelFragmentGet(pages)));
+    app.get("/fragments/builds", tokenInHeaderOnly, connectJwt("context", verify), asyncHandler(buildsFragmentGet(pages)));
+    // Status badges: public, behind an unguessable token per application.
+    app.get(BADGE_PATH, asyncHandler(badgeGet(models)));
+    // The live log: the one API route whose context token may come in the URL (EventSource sends no headers).
+    app.get("/api/builds/:id/steps/:n/log/stream", connectJwt("context", verify), asyncHandler(buildStepLogStreamGet(models, deps.engine.stepSignals)));
+    app.use("/api", tokenInHeaderOnly);
+    app.get("/api/applications/:id/pipelines", connectJwt("context", verify), asyncHandler(applicationPipelinesGet(deps.engine.ctx)));
     // The JSON API: page actions, authenticated with a context token (AP.context.getToken()).
     app.use("/api/applications", connectJwt("context", verify), applicationsRoutes(models));
     app.use("/api/applications", contextToken(verify), applicationBuildsRoutes(deps.engine.ctx));
     app.use("/api/builds", connectJwt("context", verify), buildsRoutes(deps.engine.ctx));
+    app.post("/api/ssh-key/bitbucket", connectJwt("context", verify), asyncHandler(sshKeyBitbucketPost(models)));
     // The runner API: remote runners (`npm run runner`), authenticated with a runner token.
     app.use("/runner", runnerApiRoutes({ models, jobs: deps.engine.jobs, log }));
     app.get("/healthz", (_req, res) => void res.json({ ok: true }));

@@ -12,5 +12,10 @@ export interface EngineContext {
   /** Bytes of log stored per step. */
   logCapBytes: number;
   /** Called when there is new work for runners (a job queued), or a status to post. */
-  notify?: { jobQueued?(): void; statusQueued?(): void };
+  notify?: {
+    jobQueued?(): void;
+    statusQueued?(): void;
+    /** A step's log grew or the step ended (wakes live logs in this process). */
+    stepChanged?(buildId: number, stepIndex: number): void;
+  };
 }

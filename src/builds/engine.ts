@@ -11,6 +11,7 @@ import type { EngineContext } from "./engine-context";
 import { DEFAULT_LEASE_MS, JobService } from "./job-service";
 import { reapExpiredJobs } from "./reap-jobs";
 import { nextStatusDue, postDueStatuses } from "./status-poster";
+import { StepSignals } from "./step-signals";
 
 /** Deliveries stored per quarter second; "busy" above 50 (200 a second). */
 function intakeBurst(): { stored(): void; busy(): boolean } {
@@ -40,6 +41,8 @@ function intakeBurst(): { stored(): void; busy(): boolean } {
 export interface Engine {
   ctx: EngineContext;
   jobs: JobService;
+  /** Wakes followers of a step (live logs) when the runners of this process report on it. */
+  stepSignals: StepSignals;
   /** A delivery was stored: process it now. */
   deliveryStored(): void;
   stop(): Promise<void>;
@@ -63,6 +66,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
   const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
   const loops: BackgroundLoop[] = [];
   let runner: RunningRunner | null = null;
+  const stepSignals = new StepSignals();
   const ctx: EngineContext = {
     models,
     forgeFor: forgeRegistry(models),
@@ -72,6 +76,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     notify: {
       jobQueued: () => runner?.wake(),
       statusQueued: () => poster.wake(),
+      stepChanged: (buildId, index) => stepSignals.notify(buildId, index),
     },
   };
   const jobs = new JobService(ctx, leaseMs);
@@ -116,6 +121,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
   return {
     ctx,
     jobs,
+    stepSignals,
     deliveryStored: () => {
       burst.stored();
       intake.wake();

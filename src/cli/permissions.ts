@@ -1,11 +1,8 @@
 import { PIPELINES_SCOPES, SCOPES } from "../scopes/catalogue";
-import { parseScopeHeader } from "../scopes/effective-scopes";
-import { missingScopes } from "../scopes/compare-scopes";
+import { checkGrantedScopes } from "../scopes/check-granted-scopes";
 import { loadConfig } from "../config/load-config";
 import { openStorage } from "../db/open-storage";
 import { createLogger } from "../log/logger";
-import { sharedSecretKey } from "../tenants/tenant-keys";
-import { cloudApiRequest } from "../forges/cloud-connect/cloud-api";
 
 export interface Io {
   out(line: string): void;
@@ -22,8 +19,9 @@ export function permissionsTable(): string[] {
 }
 
 /**
- * Calls the tenant's API once, as the app, and reads the scopes Bitbucket granted from `X-OAuth-Scopes`.
- * Returns the process exit status: 0 when everything required is granted.
+ * Calls the tenant's API once, as the app, and reads the scopes Bitbucket granted from `X-OAuth-Scopes` (the check
+ * the configure page shows too). Returns the process exit status: 0 when everything required is granted, 1 when
+ * something is missing or refused, 2 when the tenant cannot be checked.
  */
 export async function checkTenant(clientKey: string, io: Io, env = process.env): Promise<number> {
   const config = loadConfig(env);
@@ -39,28 +37,17 @@ export async function checkTenant(clientKey: string, io: Io, env = process.env):
       io.err(`${clientKey} has uninstalled Pipelines: nothing is granted`);
       return 1;
     }
-    const key = sharedSecretKey(tenant);
-    if (!key || !tenant.baseApiUrl || !tenant.appKey || !tenant.principalUuid) {
-      io.err(`${clientKey} is not a Connect installation with an API URL`);
+    const check = await checkGrantedScopes(tenant);
+    if (check.outcome === "not-connect" || check.outcome === "unreachable") {
+      io.err(check.message);
       return 2;
     }
-    const res = await cloudApiRequest(
-      { appKey: tenant.appKey, clientKey, baseApiUrl: tenant.baseApiUrl, key },
-      "GET",
-      `/2.0/repositories/${encodeURIComponent(tenant.principalUuid)}?pagelen=1`,
-    );
-    if (res.status === 401 || res.status === 403) {
-      io.err(`Bitbucket refused the app's credentials for ${clientKey} (HTTP ${res.status})`);
+    if (check.outcome !== "checked") {
+      io.err(check.message);
       return 1;
     }
-    const header = res.headers.get("x-oauth-scopes");
-    if (header === null) {
-      io.err(`Bitbucket answered HTTP ${res.status} without an X-OAuth-Scopes header: cannot tell what is granted`);
-      return 1;
-    }
-    const granted = parseScopeHeader(header);
+    const { granted, missing } = check;
     io.out(`granted to ${clientKey}: ${granted.join(" ") || "(nothing)"}`);
-    const missing = missingScopes(granted);
     if (missing.length === 0) {
       io.out("every scope Pipelines needs is granted");
       return 0;

@@ -6,8 +6,8 @@ type Render = (file: string, options: object, callback: (err: unknown, html?: st
 
 /**
  * Handlebars views from `views/`, each rendered inside `views/layout.hbs` (`{{{body}}}`), with partials from
- * `views/partials/`. Templates are compiled once and cached (outside development). Output is HTML-escaped by
- * default; views never receive secrets.
+ * `views/partials/`; with `layout: false` in the options, the view alone (a fragment). Templates are compiled once
+ * and cached (outside development). Output is HTML-escaped by default; views never receive secrets.
  */
 export function handlebarsEngine(viewsDir: string, cache: boolean): Render {
   const hb = Handlebars.create();
@@ -31,6 +31,8 @@ export function handlebarsEngine(viewsDir: string, cache: boolean): Render {
   return (file, options, callback) => {
     try {
       const body = load(file)(options);
+      // A fragment (a page's regions, fetched by its script to refresh them) is the view without the layout.
+      if ((options as { layout?: unknown }).layout === false) return callback(null, body);
       const html = load(path.join(viewsDir, "layout.hbs"))({ ...options, body: new Handlebars.SafeString(body) });
       callback(null, html);
     } catch (err) {

@@ -3,6 +3,8 @@ import * as m0001 from "./0001-tenants";
 import * as m0002 from "./0002-deliveries";
 import * as m0003 from "./0003-applications";
 import * as m0004 from "./0004-builds";
+import * as m0005 from "./0005-tenant-ssh-keys";
+import * as m0006 from "./0006-application-main-branch";
 
 export interface Migration {
   name: string;
@@ -16,4 +18,6 @@ export const migrations: Migration[] = [
   { name: "0002-deliveries", ...m0002 },
   { name: "0003-applications", ...m0003 },
   { name: "0004-builds", ...m0004 },
+  { name: "0005-tenant-ssh-keys", ...m0005 },
+  { name: "0006-application-main-branch", ...m0006 },
 ];

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { DataTypes, type Model, type ModelStatic, type Optional, type Sequelize } from "sequelize";
 
 export interface ApplicationAttributes {
@@ -12,12 +13,16 @@ export interface ApplicationAttributes {
   branchFilter: string | null;
   /** The number of the last build (see allocateBuildNumber). */
   buildCounter: number;
+  /** The repository's main branch as Bitbucket last told it (null: not known yet). */
+  mainBranch: string | null;
+  /** The unguessable part of the status badge's URL (`/badges/<token>/<branch>.svg`): 32 random bytes, base64url. */
+  badgeToken: string;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** A repository that Pipelines builds. */
-export interface Application extends Model<ApplicationAttributes, Optional<ApplicationAttributes, "id" | "repositoryUuid" | "branchFilter" | "buildCounter" | "createdAt" | "updatedAt">>, ApplicationAttributes {}
+export interface Application extends Model<ApplicationAttributes, Optional<ApplicationAttributes, "id" | "repositoryUuid" | "branchFilter" | "buildCounter" | "mainBranch" | "badgeToken" | "createdAt" | "updatedAt">>, ApplicationAttributes {}
 export type ApplicationModel = ModelStatic<Application>;
 
 export function defineApplication(sequelize: Sequelize): ApplicationModel {
@@ -32,6 +37,8 @@ export function defineApplication(sequelize: Sequelize): ApplicationModel {
       autoCancel: { type: DataTypes.BOOLEAN, allowNull: false },
       branchFilter: { type: DataTypes.STRING(255) },
       buildCounter: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      mainBranch: { type: DataTypes.STRING(255) },
+      badgeToken: { type: DataTypes.STRING(64), allowNull: false, defaultValue: () => randomBytes(32).toString("base64url") },
       createdAt: { type: DataTypes.DATE },
       updatedAt: { type: DataTypes.DATE },
     },

@@ -13,6 +13,7 @@ import { defineRunner, type RunnerModel } from "./runner";
 import { defineStatusOutbox, type StatusOutboxModel } from "./status-outbox";
 import { defineStep, type StepModel } from "./step";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
+import { defineTenantSshKey, TENANT_SSH_KEY_SECRET_FIELDS, type TenantSshKeyModel } from "./tenant-ssh-key";
 
 export interface Models {
   sequelize: Sequelize;
@@ -28,6 +29,7 @@ export interface Models {
   StatusOutbox: StatusOutboxModel;
   Decision: DecisionModel;
   Runner: RunnerModel;
+  TenantSshKey: TenantSshKeyModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -40,6 +42,8 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
   encryptSecretFields(Tenant, "tenants", TENANT_SECRET_FIELDS, box);
   encryptSecretFields(AccessToken, "access_tokens", ACCESS_TOKEN_SECRET_FIELDS, box);
   encryptSecretFields(ApplicationVariable, "application_variables", APPLICATION_VARIABLE_SECRET_FIELDS, box);
+  const TenantSshKey = defineTenantSshKey(sequelize);
+  encryptSecretFields(TenantSshKey, "tenant_ssh_keys", TENANT_SSH_KEY_SECRET_FIELDS, box);
   return {
     sequelize,
     Tenant,
@@ -54,6 +58,7 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     StatusOutbox: defineStatusOutbox(sequelize),
     Decision: defineDecision(sequelize),
     Runner: defineRunner(sequelize),
+    TenantSshKey,
   };
 }
 
@@ -69,3 +74,4 @@ export type { Job } from "./job";
 export type { StatusOutbox, CommitStatusState } from "./status-outbox";
 export type { Decision, DecisionOutcome } from "./decision";
 export type { Runner } from "./runner";
+export type { TenantSshKey } from "./tenant-ssh-key";

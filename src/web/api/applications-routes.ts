@@ -32,7 +32,7 @@ export function applicationsRoutes(models: Models): Router {
       const info = await fetchRepository(connectApiTenant(tenant), repository);
       if (!info) throw notFound(`Bitbucket does not know the repository ${repository} (or Pipelines may not see it)`);
       try {
-        const app = await models.Application.create({ tenantId: tenant.id, repository: info.fullName, repositoryUuid: info.uuid, autoBuild: true, autoCancel: true });
+        const app = await models.Application.create({ tenantId: tenant.id, repository: info.fullName, repositoryUuid: info.uuid, mainBranch: info.mainBranch, autoBuild: true, autoCancel: true });
         res.status(201).json(applicationJson(app));
       } catch (err) {
         if (err instanceof UniqueConstraintError) throw conflict(`${repository} is already an application`);

@@ -8,7 +8,7 @@ import { parseByteRange } from "./byte-range";
 import { findBuild, stepIndexParam } from "./find-build";
 
 /** A step in one of these states writes no more log. */
-const LOG_COMPLETE: readonly StepState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "TIMED_OUT", "SKIPPED", "NOT_RUN"];
+export const LOG_COMPLETE: readonly StepState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "TIMED_OUT", "SKIPPED", "NOT_RUN"];
 /** Chunks read per query while streaming: a chunk holds at most 64 KiB, so a batch at most 512 KiB. */
 const BATCH = 8;
 
@@ -26,23 +26,29 @@ function drained(res: Response): Promise<void> {
 }
 
 /**
- * Writes bytes `start`..`end` (both included) of a step's log: only the chunks that overlap them are read, a batch
- * at a time, so a small range of an 8 MB log reads a chunk or two. Chunks are contiguous (each starts where the
- * previous one ended), so the first is the last one starting at or before `start`.
+ * Bytes `start`..`end` (both included) of a step's log, a piece per stored chunk: only the chunks that overlap them
+ * are read, a batch at a time, so a small range of an 8 MB log reads a chunk or two. Chunks are contiguous (each
+ * starts where the previous one ended), so the first is the last one starting at or before `start`.
  */
-async function writeLogRange(models: Models, stepId: number, start: number, end: number, res: Response): Promise<void> {
+export async function* logPieces(models: Models, stepId: number, start: number, end: number): AsyncGenerator<Buffer> {
   const first = await models.LogChunk.findOne({ where: { stepId, offset: { [Op.lte]: start } }, order: [["offset", "DESC"]], attributes: ["offset"] });
   let from = first?.offset ?? 0;
   for (;;) {
     const chunks = await models.LogChunk.findAll({ where: { stepId, offset: { [Op.gte]: from, [Op.lte]: end } }, order: [["offset", "ASC"]], limit: BATCH });
     for (const c of chunks) {
       const piece = c.data.subarray(Math.max(0, start - c.offset), Math.max(0, end + 1 - c.offset));
-      if (piece.length === 0) continue;
-      if (res.destroyed) return;
-      if (!res.write(piece)) await drained(res);
+      if (piece.length > 0) yield piece;
     }
     if (chunks.length < BATCH) return;
     from = chunks[chunks.length - 1].offset + 1;
+  }
+}
+
+/** Writes bytes `start`..`end` (both included) of a step's log to `res`, waiting whenever it is full. */
+async function writeLogRange(models: Models, stepId: number, start: number, end: number, res: Response): Promise<void> {
+  for await (const piece of logPieces(models, stepId, start, end)) {
+    if (res.destroyed) return;
+    if (!res.write(piece)) await drained(res);
   }
 }
 

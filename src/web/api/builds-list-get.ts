@@ -1,6 +1,6 @@
 import type { Request, Response } from "express";
 import { Op, type WhereOptions } from "sequelize";
-import type { Models } from "../../db/models";
+import type { Build, Models } from "../../db/models";
 import type { BuildAttributes, BuildState } from "../../db/models/build";
 import { findApplication } from "../../applications/find-application";
 import { buildSummaryJson } from "../../builds/build-json";
@@ -17,8 +17,28 @@ function optionalString(raw: unknown, name: string): string | undefined {
   return raw;
 }
 
+/** What a list of builds is asked for: `branch=&state=&cursor=&limit=` of a request, checked. */
+export interface BuildListQuery {
+  branch?: string;
+  state?: BuildState;
+  /** The `[id, number]` where the previous page ended. */
+  cursor: number[] | null;
+  limit: number;
+}
+
+/** Reads `branch`, `state`, `cursor` and `limit` of a query string; anything malformed is a 400. */
+export function parseBuildListQuery(query: Request["query"], fallbackLimit?: number): BuildListQuery {
+  const branch = optionalString(query.branch, "branch");
+  const state = optionalString(query.state, "state");
+  const rawCursor = optionalString(query.cursor, "cursor");
+  const limit = limitParam(query.limit, fallbackLimit);
+  if (branch !== undefined && !isSafeRefName(branch)) throw badRequest(`"${branch}" is not a branch name`);
+  if (state !== undefined && !BUILD_STATES.includes(state as BuildState)) throw badRequest(`state must be one of ${BUILD_STATES.join(", ")}`);
+  return { branch, state: state as BuildState | undefined, cursor: rawCursor === undefined ? null : decodeCursor(rawCursor, 2), limit };
+}
+
 /**
- * GET /api/applications/:id/builds?branch=&state=&cursor=&limit= — newest first, `{values, next}`.
+ * A page of an application's builds, newest first, and the cursor of the next page (null on the last).
  *
  * Keyset pagination, never an offset or a count, so a page costs the same at build 100 000 as at build 1:
  * - filtered by branch and/or state: `id < cursor` in id order, on the indexes (application_id, ref_type,
@@ -28,32 +48,28 @@ function optionalString(raw: unknown, name: string): string | undefined {
  *   holds the application row), so this is the same order; no index has (application_id, id).
  * The cursor carries both, so it stays valid if the client keeps its filters.
  */
+export async function listBuilds(models: Models, applicationId: number, q: BuildListQuery): Promise<{ rows: Build[]; next: string | null }> {
+  const { branch, state, cursor, limit } = q;
+  const filtered = branch !== undefined || state !== undefined;
+  const key = filtered ? "id" : "number";
+  const where: WhereOptions<BuildAttributes> = {
+    applicationId,
+    ...(branch !== undefined ? { refType: "branch", refName: branch } : {}),
+    ...(state !== undefined ? { state } : {}),
+    ...(cursor ? { [key]: { [Op.lt]: filtered ? cursor[0] : cursor[1] } } : {}),
+  };
+  // The plan can be large and the variables are not shown: a page leaves them in the database.
+  const rows = await models.Build.findAll({ where, order: [[key, "DESC"]], limit: limit + 1, attributes: { exclude: ["plan", "variables"] } });
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { rows: page, next: rows.length > limit && last ? encodeCursor([last.id, last.number]) : null };
+}
+
+/** GET /api/applications/:id/builds?branch=&state=&cursor=&limit= — newest first, `{values, next}` (see listBuilds). */
 export function buildsListGet(models: Models) {
   return async (req: Request, res: Response) => {
     const app = await findApplication(models, connectAuthOf(res).tenant.id, req.params.id);
-    const branch = optionalString(req.query.branch, "branch");
-    const state = optionalString(req.query.state, "state");
-    const rawCursor = optionalString(req.query.cursor, "cursor");
-    const limit = limitParam(req.query.limit);
-    if (branch !== undefined && !isSafeRefName(branch)) throw badRequest(`"${branch}" is not a branch name`);
-    if (state !== undefined && !BUILD_STATES.includes(state as BuildState)) throw badRequest(`state must be one of ${BUILD_STATES.join(", ")}`);
-    const cursor = rawCursor === undefined ? null : decodeCursor(rawCursor, 2);
-
-    const filtered = branch !== undefined || state !== undefined;
-    const key = filtered ? "id" : "number";
-    const where: WhereOptions<BuildAttributes> = {
-      applicationId: app.id,
-      ...(branch !== undefined ? { refType: "branch", refName: branch } : {}),
-      ...(state !== undefined ? { state: state as BuildState } : {}),
-      ...(cursor ? { [key]: { [Op.lt]: filtered ? cursor[0] : cursor[1] } } : {}),
-    };
-    // The plan can be large and the variables are not shown: a page leaves them in the database.
-    const rows = await models.Build.findAll({ where, order: [[key, "DESC"]], limit: limit + 1, attributes: { exclude: ["plan", "variables"] } });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    res.json({
-      values: page.map((b) => buildSummaryJson(b, app.repository)),
-      next: rows.length > limit && last ? encodeCursor([last.id, last.number]) : null,
-    });
+    const { rows, next } = await listBuilds(models, app.id, parseBuildListQuery(req.query));
+    res.json({ values: rows.map((b) => buildSummaryJson(b, app.repository)), next });
   };
 }

@@ -1,15 +1,23 @@
 import type { Request, Response } from "express";
 import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { buildsModel, parseBuildsQuery } from "./builds-model";
 import { setPageHeaders } from "./page-headers";
+import { pageChrome } from "./page-chrome";
+import type { PageDeps } from "./page-deps";
 import { repositoryOf } from "./repository-param";
-import { hostScriptUrl } from "./host-script";
 
-/** GET /pages/builds — the repository page (org.bitbucket.repository.navigation). */
-export function buildsGet(appBaseUrl: string) {
-  return (req: Request, res: Response) => {
+/**
+ * GET /pages/builds — the repository page (org.bitbucket.repository.navigation): builds, chart, "why did / didn't
+ * this run", the badge; with `build=<id>` (the link of a commit status) that build with its steps and live log.
+ * `branch`, `state` and `cursor` filter and page the list.
+ */
+export function buildsGet(deps: PageDeps) {
+  return async (req: Request, res: Response) => {
     const { tenant } = connectAuthOf(res);
     const repo = repositoryOf(req);
+    const model = await buildsModel(deps, tenant, repo, parseBuildsQuery(req.query, false));
     setPageHeaders(res, tenant.baseUrl);
-    res.render("builds", { title: `Builds of ${repo.fullName}`, repository: repo.fullName, baseUrl: appBaseUrl, hostScriptUrl: hostScriptUrl(tenant.baseUrl) });
+    if (model.app?.buildMissing) res.status(404);
+    res.render("builds", { ...pageChrome(deps, tenant, `Builds of ${repo.fullName}`, ["pipelines.js", "builds.js"]), ...model });
   };
 }

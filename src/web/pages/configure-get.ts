@@ -1,18 +1,36 @@
 import type { Request, Response } from "express";
+import type { Models } from "../../db/models";
 import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
-import { PIPELINES_SCOPES, scopeInfo } from "../../scopes/catalogue";
+import { checkGrantedScopes } from "../../scopes/check-granted-scopes";
+import { tenantSshKey } from "../../tenants/ssh-key-store";
 import { setPageHeaders } from "./page-headers";
 import { hostScriptUrl } from "./host-script";
+import { applicationsView, permissionsView, sshKeyView } from "./configure-view";
 
-/** GET /pages/configure — the app's configure page for the workspace it is installed in. */
-export function configureGet(appBaseUrl: string) {
-  return (_req: Request, res: Response) => {
-    const { tenant } = connectAuthOf(res);
+/** How long the page waits for Bitbucket to say which scopes it granted before it shows "could not check". */
+const SCOPE_CHECK_TIMEOUT_MS = 3_000;
+
+/**
+ * GET /pages/configure — the app's configure page for the workspace it is installed in: the workspace's SSH public
+ * key (generated on first visit), the permissions Bitbucket granted (one API call; Bitbucket being down is shown,
+ * not fatal), application variables, Bitbucket Server credentials (not available yet) and how to revoke access.
+ */
+export function configureGet(appBaseUrl: string, models: Models) {
+  return async (req: Request, res: Response) => {
+    const { tenant, claims } = connectAuthOf(res);
+    const [key, scopes, applications] = await Promise.all([
+      tenantSshKey(models, tenant),
+      checkGrantedScopes(tenant, { timeoutMs: SCOPE_CHECK_TIMEOUT_MS }),
+      applicationsView(models, tenant),
+    ]);
     setPageHeaders(res, tenant.baseUrl);
     res.render("configure", {
       title: "Configure",
       workspace: tenant.principalName ?? tenant.principalUuid,
-      scopes: PIPELINES_SCOPES.map((s) => scopeInfo(s)),
+      // The user the page is opened for: the token's sub, or `userUuid={user.uuid}` of the (signed) page URL.
+      sshKey: sshKeyView(key, [claims.sub, typeof req.query.userUuid === "string" ? req.query.userUuid : undefined]),
+      permissions: permissionsView(scopes),
+      applications,
       baseUrl: appBaseUrl,
       hostScriptUrl: hostScriptUrl(tenant.baseUrl),
     });

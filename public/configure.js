@@ -1,0 +1,200 @@
+// The configure page's actions. Every call to the app's API carries a context token from AP.context.getToken()
+// (the only kind of token action routes accept). Data from the server is put in the page with textContent only.
+(function () {
+  "use strict";
+  var root = document.getElementById("configure");
+  if (!root) return;
+  var baseUrl = root.getAttribute("data-base-url") || "";
+
+  function contextToken() {
+    return new Promise(function (resolve, reject) {
+      if (typeof AP === "undefined" || !AP.context || typeof AP.context.getToken !== "function") {
+        var notice = document.getElementById("configure-no-host");
+        if (notice) notice.hidden = false;
+        reject(new Error("This page must be opened inside Bitbucket."));
+        return;
+      }
+      AP.context.getToken(function (token) {
+        if (token) resolve(token);
+        else reject(new Error("Bitbucket gave no token; reload the page."));
+      });
+    });
+  }
+
+  /** Calls the app's API; resolves with {status, body}, rejects with an Error carrying the app's message. */
+  function api(method, path, body) {
+    return contextToken().then(function (token) {
+      var init = { method: method, headers: { Authorization: "JWT " + token, Accept: "application/json" } };
+      if (body !== undefined) {
+        init.headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+      return fetch(baseUrl + path, init).then(function (res) {
+        return res.text().then(function (text) {
+          var json;
+          try {
+            json = text ? JSON.parse(text) : null;
+          } catch {
+            json = null;
+          }
+          if (!res.ok) throw new Error((json && json.error) || "The request failed (HTTP " + res.status + ").");
+          return { status: res.status, body: json };
+        });
+      });
+    });
+  }
+
+  function show(el, text, kind) {
+    el.textContent = text;
+    el.className = el.className.replace(/\s*configure-(ok|error)\b/g, "") + (kind ? " configure-" + kind : "");
+  }
+
+  // --- SSH key: Copy, Add to my Bitbucket account -------------------------------------------------------
+  var keyBox = document.getElementById("ssh-public-key");
+  var keyResult = document.getElementById("ssh-result");
+  var copy = document.getElementById("ssh-copy");
+  if (copy && keyBox) {
+    copy.addEventListener("click", function () {
+      var done = function () {
+        show(keyResult, "Public key copied.", "ok");
+      };
+      var fallback = function () {
+        keyBox.focus();
+        keyBox.select();
+        var ok;
+        try {
+          ok = document.execCommand("copy");
+        } catch {
+          ok = false;
+        }
+        if (ok) done();
+        else show(keyResult, "Select the key and copy it (Ctrl+C / ⌘C).", "error");
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(keyBox.value).then(done, fallback);
+      else fallback();
+    });
+  }
+  var add = document.getElementById("ssh-add-bitbucket");
+  if (add) {
+    add.addEventListener("click", function () {
+      add.disabled = true;
+      show(keyResult, "Adding the key to your Bitbucket account…");
+      api("POST", "/api/ssh-key/bitbucket")
+        .then(function (r) {
+          show(keyResult, r.body.message, "ok");
+        })
+        .catch(function (err) {
+          show(keyResult, err.message, "error");
+        })
+        .then(function () {
+          add.disabled = false;
+        });
+    });
+  }
+
+  // --- Application variables ----------------------------------------------------------------------------
+  function cell(row, child) {
+    var td = document.createElement("td");
+    if (typeof child === "string") td.textContent = child;
+    else if (child) td.appendChild(child);
+    row.appendChild(td);
+    return td;
+  }
+  function code(text) {
+    var c = document.createElement("code");
+    c.textContent = text;
+    return c;
+  }
+  function button(label, action) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "configure-link";
+    b.setAttribute("data-action", action);
+    b.textContent = label;
+    return b;
+  }
+  function renderVariables(box, values) {
+    var tbody = box.querySelector("tbody");
+    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+    if (values.length === 0) {
+      var empty = document.createElement("tr");
+      empty.className = "configure-empty";
+      var td = cell(empty, "No variables.");
+      td.colSpan = 4;
+      td.className = "muted";
+      tbody.appendChild(empty);
+      return;
+    }
+    values.forEach(function (v) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-name", v.name);
+      tr.setAttribute("data-secured", String(v.secured));
+      cell(tr, code(v.name));
+      cell(tr, v.secured ? "••••" : code(v.value || ""));
+      cell(tr, v.secured ? "yes" : "no");
+      var actions = cell(tr, button("Edit", "edit"));
+      actions.appendChild(document.createTextNode(" "));
+      actions.appendChild(button("Delete", "delete"));
+      tbody.appendChild(tr);
+    });
+  }
+  function reload(box) {
+    var id = box.getAttribute("data-application-id");
+    return api("GET", "/api/applications/" + encodeURIComponent(id) + "/variables").then(function (r) {
+      renderVariables(box, r.body.values || []);
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll(".configure-app"), function (box) {
+    var id = box.getAttribute("data-application-id");
+    var form = box.querySelector("form");
+    var status = form.querySelector(".configure-result");
+    var path = function (name) {
+      return "/api/applications/" + encodeURIComponent(id) + "/variables/" + encodeURIComponent(name);
+    };
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var name = form.elements.name.value.trim();
+      var secured = form.elements.secured.checked;
+      show(status, "Saving…");
+      api("PUT", path(name), { value: form.elements.value.value, secured: secured })
+        .then(function () {
+          form.reset();
+          show(status, "Saved " + name + (secured ? " (secured)." : "."), "ok");
+          return reload(box);
+        })
+        .catch(function (err) {
+          show(status, err.message, "error");
+        });
+    });
+    box.addEventListener("click", function (ev) {
+      var target = ev.target;
+      var action = target && target.getAttribute && target.getAttribute("data-action");
+      if (!action) return;
+      var row = target.closest("tr");
+      var name = row.getAttribute("data-name");
+      if (action === "edit") {
+        var secured = row.getAttribute("data-secured") === "true";
+        form.elements.name.value = name;
+        form.elements.secured.checked = secured;
+        var shown = row.children[1].textContent;
+        form.elements.value.value = secured ? "" : shown;
+        form.elements.value.placeholder = secured ? "enter a new value to replace the secured one" : "";
+        form.elements.value.focus();
+        return;
+      }
+      if (action === "delete") {
+        if (!window.confirm("Delete the variable " + name + "?")) return;
+        show(status, "Deleting…");
+        api("DELETE", path(name))
+          .then(function () {
+            show(status, "Deleted " + name + ".", "ok");
+            return reload(box);
+          })
+          .catch(function (err) {
+            show(status, err.message, "error");
+          });
+      }
+    });
+  });
+})();

@@ -1,0 +1,111 @@
+/* global DOMParser */
+// Shared by the pages' scripts (served from /static; the pages have no inline script): context tokens, the app's
+// API, and fragments of pages. HTML goes into a page only when the server rendered it (escaped there); anything
+// else goes in through textContent.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-pipelines-root]");
+  var base = root ? root.getAttribute("data-base-url") || "" : "";
+  var cached = null;
+
+  /** A context token from Bitbucket (AP.context.getToken), reused for a minute. */
+  function token() {
+    if (cached && Date.now() - cached.at < 60000) return Promise.resolve(cached.value);
+    return new Promise(function (resolve, reject) {
+      if (typeof AP === "undefined" || !AP.context || typeof AP.context.getToken !== "function") {
+        reject(new Error("Open this page inside Bitbucket: its buttons need Bitbucket's AP script."));
+        return;
+      }
+      AP.context.getToken(function (value) {
+        if (!value) return reject(new Error("Bitbucket gave no token; reload the page."));
+        cached = { value: value, at: Date.now() };
+        resolve(value);
+      });
+    });
+  }
+
+  function forgetToken() {
+    cached = null;
+  }
+
+  /** `?a=1&b=2` of the defined, non-empty values. */
+  function query(params) {
+    var parts = [];
+    Object.keys(params).forEach(function (k) {
+      var v = params[k];
+      if (v !== undefined && v !== null && v !== "") parts.push(encodeURIComponent(k) + "=" + encodeURIComponent(v));
+    });
+    return parts.length ? "?" + parts.join("&") : "";
+  }
+
+  /** A request to the app with a context token; one retry with a fresh token after a 401. */
+  function send(method, path, body, accept, retried) {
+    return token().then(function (t) {
+      var init = { method: method, headers: { Authorization: "JWT " + t, Accept: accept } };
+      if (body !== undefined) {
+        init.headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+      return fetch(base + path, init).then(function (res) {
+        if (res.status === 401 && !retried) {
+          forgetToken();
+          return send(method, path, body, accept, true);
+        }
+        return res;
+      });
+    });
+  }
+
+  function errorOf(res) {
+    return res.text().then(function (text) {
+      var message = "The request failed (HTTP " + res.status + ").";
+      try {
+        var body = JSON.parse(text);
+        if (body && typeof body.error === "string") message = body.error;
+      } catch {
+        /* not JSON */
+      }
+      var err = new Error(message);
+      err.status = res.status;
+      throw err;
+    });
+  }
+
+  /** Calls the JSON API; resolves with the body, rejects with an Error carrying the app's message and status. */
+  function api(method, path, body) {
+    return send(method, path, body, "application/json").then(function (res) {
+      if (!res.ok) return errorOf(res);
+      return res.status === 204 ? null : res.json();
+    });
+  }
+
+  /** Fetches a fragment of a page (server-rendered HTML) as a document to take regions from. */
+  function fragment(path) {
+    return send("GET", path, undefined, "text/html").then(function (res) {
+      if (!res.ok && res.status !== 404) return errorOf(res);
+      return res.text().then(function (html) {
+        return new DOMParser().parseFromString(html, "text/html");
+      });
+    });
+  }
+
+  /** Replaces the region `name` of this page with the one in `doc`. */
+  function swap(doc, name) {
+    var selector = '[data-region="' + name + '"]';
+    var fresh = doc.querySelector(selector);
+    var old = document.querySelector(selector);
+    if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+    return !!(fresh && old);
+  }
+
+  /** Shows a message at the top of the page (kind: "error", "success" or nothing). */
+  function message(text, kind) {
+    var el = document.querySelector('[data-testid="message"]');
+    if (!el) return;
+    el.textContent = text || "";
+    el.className = "message" + (kind ? " " + kind : "");
+    el.hidden = !text;
+  }
+
+  window.Pipelines = { root: root, base: base, token: token, forgetToken: forgetToken, query: query, api: api, fragment: fragment, swap: swap, message: message };
+})();

@@ -1,0 +1,65 @@
+import type { Tenant } from "../../db/models";
+import { listBuilds } from "../api/builds-list-get";
+import { buildView, type BuildView } from "./build-view";
+import { knownMainBranch } from "./main-branch";
+import type { PageDeps } from "./page-deps";
+import { bitbucketLinks, repositoryApplication } from "./repository-application";
+
+/** Builds looked at to suggest branches in "Build now" (newest first). */
+const BRANCH_SUGGESTION_BUILDS = 100;
+const BRANCH_SUGGESTIONS = 20;
+
+export interface PanelApplicationView {
+  id: number;
+  autoBuild: boolean;
+  mainBranch: string | null;
+  /** The newest build of the main branch. */
+  mainBuild: BuildView | null;
+  recent: BuildView[];
+  /** For the branch picker: the main branch, then the branches built lately. */
+  branches: string[];
+  defaultBranch: string;
+  buildsUrl: string;
+}
+
+export interface PanelModel {
+  repository: string;
+  app: PanelApplicationView | null;
+}
+
+/**
+ * What the repository panel shows: "Create application" when the repository is not an application; otherwise the
+ * auto-build switch, the main branch's newest build, the last five builds and what "Build now" needs. Three
+ * indexed queries, nothing asked of Bitbucket.
+ */
+export async function panelModel(deps: PageDeps, tenant: Tenant, repo: { fullName: string; uuid: string | null }): Promise<PanelModel> {
+  const { models } = deps.ctx;
+  const app = await repositoryApplication(models, tenant, repo);
+  const repository = app?.repository ?? repo.fullName;
+  if (!app) return { repository, app: null };
+  const links = bitbucketLinks(deps.ctx.forgeFor(tenant), tenant, app.repository);
+  const mainBranch = knownMainBranch(app, tenant, deps.log);
+  const [recent, mainRow, lately] = await Promise.all([
+    listBuilds(models, app.id, { cursor: null, limit: 5 }),
+    mainBranch
+      ? models.Build.findOne({ where: { applicationId: app.id, refType: "branch", refName: mainBranch }, order: [["id", "DESC"]], attributes: { exclude: ["plan", "variables"] } })
+      : null,
+    models.Build.findAll({ where: { applicationId: app.id }, order: [["number", "DESC"]], limit: BRANCH_SUGGESTION_BUILDS, attributes: ["refType", "refName"] }),
+  ]);
+  const now = Date.now();
+  const view = (b: Parameters<typeof buildView>[0]) => buildView(b, app.repository, links.build(b), now);
+  const branches = [...new Set([...(mainBranch ? [mainBranch] : []), ...lately.filter((b) => b.refType !== "tag" && b.refName).map((b) => b.refName)])].slice(0, BRANCH_SUGGESTIONS);
+  return {
+    repository,
+    app: {
+      id: app.id,
+      autoBuild: app.autoBuild,
+      mainBranch,
+      mainBuild: mainRow ? view(mainRow) : null,
+      recent: recent.rows.map(view),
+      branches,
+      defaultBranch: mainBranch ?? branches[0] ?? "",
+      buildsUrl: links.buildsPage(),
+    },
+  };
+}
