@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system programs Pipelines runs (git for checkouts and the test stand-in's git http-backend,
-# bash for step scripts, procps for process checks) when they are missing. Needs root for apt-get; prints what
+# bash for step scripts, procps for process checks, openssh for SSH checkouts and the Server stand-in's sshd) when they are missing. Needs root for apt-get; prints what
 # to install otherwise. Safe to run repeatedly: does nothing when everything is there.
 set -euo pipefail
 
@@ -9,9 +9,12 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
 [ -x /usr/lib/git-core/git-http-backend ] || [ -x "$(git --exec-path 2>/dev/null)/git-http-backend" ] || need+=(git)
+# The Bitbucket Server stand-in serves git over SSH with a real sshd (test/standin/server); checkouts use ssh.
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
 for extra in "$@"; do
   case "$extra" in
-    sshd) command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server openssh-client) ;;
+    sshd) ;; # always checked above
     chromium) command -v chromium >/dev/null 2>&1 || need+=(chromium) ;;
   esac
 done

@@ -8,6 +8,7 @@ import { connectJwt, type VerifyDeps } from "./forges/cloud-connect/jwt/verify-r
 import { lifecycleInstalledPost } from "./forges/cloud-connect/lifecycle/lifecycle-installed-post";
 import { lifecycleUninstalledPost } from "./forges/cloud-connect/lifecycle/lifecycle-uninstalled-post";
 import { connectWebhookPost } from "./forges/cloud-connect/webhook-post";
+import { serverWebhookPost } from "./forges/server/server-webhook-post";
 import { asyncHandler } from "./http/async-handler";
 import { InboxWriter } from "./intake/inbox-writer";
 import { cachedTenantLookup } from "./tenants/tenant-lookup";
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): Promise<App> {
     // Our routes are added before ACE's (it registers them a tick later), so ours answer /installed and webhooks.
     app.post("/installed", json, asyncHandler(lifecycleInstalledPost(lifecycle)));
     app.post("/uninstalled", json, asyncHandler(lifecycleUninstalledPost({ ...lifecycle, revokers: deps.revokers ?? [] })));
+    app.post("/webhook/server/:hookKey", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(serverWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
     app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, tenants, inbox, log, onStored: deps.onDeliveryStored })));
 
     app.use("/static", express.static(path.join(PROJECT_ROOT, "public"), { maxAge: "1h", index: false }));

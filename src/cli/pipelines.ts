@@ -1,11 +1,14 @@
 import { main as validate } from "./validate";
 import { main as permissions } from "./permissions";
 import { main as runnerToken } from "./runner-token";
+import { main as server } from "./server";
 
 const USAGE = `usage: pipelines <command>
   validate [file] [--branch B | --tag T | --pr SRC:DST | --custom NAME]   check a pipeline file and show what would run
   permissions [--tenant <clientKey>]                                     the scopes Pipelines needs; what an installation granted
-  runner-token create --name <name> | list | revoke --name <name>         tokens for remote runners (npm run runner)`;
+  runner-token create --name <name> | list | revoke --name <name>         tokens for remote runners (npm run runner)
+  server add --host <url> --username <name> [--ssh-port N] | list | remove | enable | disable | reset-host-key
+                                                                         Bitbucket Server / Data Center connections`;
 
 /** The `pipelines` command: one entry point for the project's command-line tools. */
 export async function main(argv: string[]): Promise<number> {
@@ -17,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
       return permissions(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     case "runner-token":
       return runnerToken(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
+    case "server":
+      return server(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     default:
       console.error(USAGE);
       return command === undefined || command === "help" || command === "--help" ? 0 : 2;

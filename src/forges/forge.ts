@@ -13,11 +13,25 @@ export interface CommitStatus {
   refname: string | null;
 }
 
-/** How a runner fetches a repository: the URL carries no credentials; they travel in `http.extraHeader` only. */
+/**
+ * How a runner fetches a repository: the URL carries no credentials; they travel in `http.extraHeader` only, or —
+ * for an `ssh://` URL — as `ssh`: a private key ssh reads from a 0600 file, and the one host key it accepts.
+ */
 export interface CloneAccess {
   url: string;
   /** A full header line, e.g. `Authorization: Basic …`; a secret, masked in logs. */
   extraHeader: string | null;
+  ssh?: SshCloneAccess;
+}
+
+export interface SshCloneAccess {
+  /** OpenSSH private key file contents; a secret: only ever written to a 0600 file for `ssh -i`. */
+  privateKey: string;
+  port: number;
+  /** The pinned known_hosts line(s): a host presenting any other key is refused. */
+  knownHosts: string;
+  /** `SHA256:…` of the pinned key, for the message when the server presents another one. */
+  hostKeyFingerprint: string | null;
 }
 
 /**

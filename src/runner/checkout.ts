@@ -1,5 +1,8 @@
-import { mkdir } from "node:fs/promises";
-import { git } from "./git-command";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { SshCloneAccess } from "../forges/forge";
+import { git, type SshFiles } from "./git-command";
 
 export class CheckoutError extends Error {
   constructor(message: string) {
@@ -13,6 +16,8 @@ export interface FetchOptions {
   dir: string;
   url: string;
   extraHeader: string | null;
+  /** For an `ssh://` URL: the key and the pinned host key. */
+  ssh?: SshCloneAccess | null;
   commit: string;
   /** 0: the whole history. */
   depth: number;
@@ -27,13 +32,50 @@ export interface FetchOptions {
 const depthArgs = (depth: number) => (depth > 0 ? ["--depth", String(depth)] : []);
 
 /**
+ * Runs `work` with the SSH key and the pinned known_hosts in 0600 files of a private (0700) temporary directory,
+ * removed afterwards whatever happens; without SSH access, with null.
+ */
+async function withSshFiles<T>(ssh: SshCloneAccess | null | undefined, work: (files: SshFiles | null) => Promise<T>): Promise<T> {
+  if (!ssh) return work(null);
+  const dir = await mkdtemp(join(tmpdir(), "pipelines-ssh-"));
+  try {
+    const files: SshFiles = { keyFile: join(dir, "id"), knownHostsFile: join(dir, "known_hosts"), port: ssh.port };
+    await writeFile(files.keyFile, ssh.privateKey.endsWith("\n") ? ssh.privateKey : `${ssh.privateKey}\n`, { mode: 0o600 });
+    await writeFile(files.knownHostsFile, `${ssh.knownHosts.trim()}\n`, { mode: 0o600 });
+    return await work(files);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** ssh's answer when the server's host key is not the pinned one. */
+const HOST_KEY_MISMATCH = /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|host key for .* has changed/i;
+
+/** The reason a fetch failed, in words that say what to do when the SSH host key changed. */
+function fetchFailure(stderr: string, code: number, o: Pick<FetchOptions, "url" | "ssh">): string {
+  if (o.ssh && HOST_KEY_MISMATCH.test(stderr)) {
+    const host = /^ssh:\/\/[^@/]*@?([^/]+)/.exec(o.url)?.[1] ?? o.url;
+    return (
+      `the SSH host key of ${host} has changed: it is not the key pinned for this server${o.ssh.hostKeyFingerprint ? ` (${o.ssh.hostKeyFingerprint})` : ""}, ` +
+      "so Pipelines refused to connect. If the server's key really was replaced, reset the pinned host key (`pipelines server reset-host-key`) and run the build again."
+    );
+  }
+  return `git fetch failed: ${stderr.trim() || `exit code ${code}`}`;
+}
+
+/**
  * Fetches exactly `commit` into a fresh repository: `git init`, `git fetch --depth N -- <url> <commit>`, falling
  * back to fetching the branch or tag when the server does not serve commits by hash, then checks that the commit
  * arrived. Each step later gets its own work tree of it (see `addWorkTree`).
  */
 export async function fetchCommit(o: FetchOptions): Promise<void> {
   await mkdir(o.dir, { recursive: true });
-  const run = (args: string[], withCredentials = false) => git(args, { cwd: o.dir, home: o.home, signal: o.signal, extraHeader: withCredentials ? o.extraHeader : null });
+  await withSshFiles(o.ssh, (ssh) => fetchWith(o, ssh));
+}
+
+async function fetchWith(o: FetchOptions, ssh: SshFiles | null): Promise<void> {
+  const run = (args: string[], withCredentials = false) =>
+    git(args, { cwd: o.dir, home: o.home, signal: o.signal, extraHeader: withCredentials ? o.extraHeader : null, ssh: withCredentials ? ssh : null });
   let r = await run(["init", "-q"]);
   if (r.code !== 0) throw new CheckoutError(`git init failed: ${r.stderr.trim()}`);
   await o.say(`fetching ${o.commit} from ${o.url}${o.depth > 0 ? ` (depth ${o.depth})` : ""}`);
@@ -43,7 +85,7 @@ export async function fetchCommit(o: FetchOptions): Promise<void> {
     const byRef = await run(["fetch", "-q", "--no-tags", ...depthArgs(o.depth), "--", o.url, refspec], true);
     if (byRef.code === 0) r = byRef;
   }
-  if (r.code !== 0) throw new CheckoutError(`git fetch failed: ${r.stderr.trim() || `exit code ${r.code}`}`);
+  if (r.code !== 0) throw new CheckoutError(fetchFailure(r.stderr, r.code, o));
   const has = await run(["cat-file", "-e", `${o.commit}^{commit}`]);
   if (has.code !== 0) throw new CheckoutError(`commit ${o.commit} is not in what the server sent (it may have been force-pushed away)`);
 }
@@ -60,9 +102,13 @@ export async function addWorkTree(repoDir: string, dir: string, commit: string, 
  */
 export async function changedFiles(o: Omit<FetchOptions, "commit" | "say" | "depth" | "ref"> & { base: string | null; commit: string }): Promise<string[] | null> {
   if (!o.base) return null;
-  const run = (args: string[], withCredentials = false) => git(args, { cwd: o.dir, home: o.home, signal: o.signal, extraHeader: withCredentials ? o.extraHeader : null });
-  if ((await run(["cat-file", "-e", `${o.base}^{commit}`])).code !== 0) {
-    if ((await run(["fetch", "-q", "--no-tags", "--depth", "1", "--", o.url, o.base], true)).code !== 0) return null;
+  const base = o.base;
+  const run = (args: string[]) => git(args, { cwd: o.dir, home: o.home, signal: o.signal });
+  if ((await run(["cat-file", "-e", `${base}^{commit}`])).code !== 0) {
+    const fetched = await withSshFiles(o.ssh, (ssh) =>
+      git(["fetch", "-q", "--no-tags", "--depth", "1", "--", o.url, base], { cwd: o.dir, home: o.home, signal: o.signal, extraHeader: o.extraHeader, ssh }),
+    );
+    if (fetched.code !== 0) return null;
   }
   const diff = await run(["diff", "--name-only", "-z", o.base, o.commit]);
   if (diff.code !== 0) return null;

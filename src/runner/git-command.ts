@@ -11,8 +11,38 @@ export interface GitResult {
  * Runs git with a clean environment: no terminal prompt, no system or global config, and the clone credentials
  * — when given — only as `http.extraHeader` through GIT_CONFIG_* variables: never in argv, never in a URL.
  * Arguments are passed as an array (no shell), and callers put `--` before anything that came from outside.
+ * Over SSH, the key travels as a file path in GIT_SSH_COMMAND (see {@link gitSshCommand}), never its contents.
  */
-export function git(args: string[], opts: { cwd?: string; extraHeader?: string | null; home: string; signal?: AbortSignal }): Promise<GitResult> {
+/** Files of an SSH clone: the private key and the pinned known_hosts, both 0600 in a private temporary directory. */
+export interface SshFiles {
+  keyFile: string;
+  knownHostsFile: string;
+  port: number;
+}
+
+/** Quotes a path for the shell git runs GIT_SSH_COMMAND with. */
+const shellQuote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+/**
+ * `GIT_SSH_COMMAND`: the key only as a file path, no agent or user config, and only the pinned host key accepted.
+ */
+export function gitSshCommand(f: SshFiles): string {
+  return [
+    "ssh",
+    "-F /dev/null",
+    `-i ${shellQuote(f.keyFile)}`,
+    `-p ${f.port}`,
+    "-o IdentitiesOnly=yes",
+    "-o IdentityAgent=none",
+    "-o BatchMode=yes",
+    "-o StrictHostKeyChecking=yes",
+    `-o UserKnownHostsFile=${shellQuote(f.knownHostsFile)}`,
+    "-o GlobalKnownHostsFile=/dev/null",
+    "-o ConnectTimeout=30",
+  ].join(" ");
+}
+
+export function git(args: string[], opts: { cwd?: string; extraHeader?: string | null; ssh?: SshFiles | null; home: string; signal?: AbortSignal }): Promise<GitResult> {
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH,
     HOME: opts.home,
@@ -27,6 +57,7 @@ export function git(args: string[], opts: { cwd?: string; extraHeader?: string |
     env.GIT_CONFIG_KEY_0 = "http.extraHeader";
     env.GIT_CONFIG_VALUE_0 = opts.extraHeader;
   }
+  if (opts.ssh) env.GIT_SSH_COMMAND = gitSshCommand(opts.ssh);
   return new Promise((resolve, reject) => {
     const child = spawn("git", args, { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
     const out: Buffer[] = [];

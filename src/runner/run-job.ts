@@ -157,6 +157,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
           dir: dirs.repoDir,
           url: spec.clone.url,
           extraHeader: spec.clone.extraHeader,
+          ssh: spec.clone.ssh ?? null,
           commit: spec.build.commit,
           depth: step.cloneDepth ?? spec.plan.cloneDepth,
           ref: spec.build.refType === "pull-request" ? { type: "branch", name: spec.build.refName } : { type: spec.build.refType, name: spec.build.refName },
@@ -176,7 +177,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
 
     if (step.condition) {
       const changed = cloneOn && spec.clone
-        ? await changedFiles({ dir: dirs.repoDir, url: spec.clone.url, extraHeader: spec.clone.extraHeader, home: dirs.home, signal: dirs.signal, base: spec.build.baseCommit, commit: spec.build.commit })
+        ? await changedFiles({ dir: dirs.repoDir, url: spec.clone.url, extraHeader: spec.clone.extraHeader, ssh: spec.clone.ssh ?? null, home: dirs.home, signal: dirs.signal, base: spec.build.baseCommit, commit: spec.build.commit })
         : null;
       if (!changesetMatches(step.condition, changed)) {
         await say(`step skipped: none of the ${changed?.length ?? 0} files changed since ${spec.build.baseCommit?.slice(0, 12)} matches its condition.changesets`);

@@ -1,3 +1,4 @@
+import type { CloneAccess } from "../forges/forge";
 import type { Plan } from "../pipelines";
 
 /** A claimed job, as the runner API hands it to a runner: everything needed to run it, nothing of the database. */
@@ -22,7 +23,7 @@ export interface JobSpec {
   /** The first step to run; steps before it already ran in an earlier job of the same build. */
   startStep: number;
   /** Null when the pipeline turns cloning off. */
-  clone: { url: string; extraHeader: string | null } | null;
+  clone: CloneAccess | null;
   /** The environment of every step: BITBUCKET_* variables and the application's variables. */
   env: Record<string, string>;
   /** Values masked in the log (secured variables, the clone credentials). */

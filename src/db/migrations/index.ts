@@ -5,6 +5,7 @@ import * as m0003 from "./0003-applications";
 import * as m0004 from "./0004-builds";
 import * as m0005 from "./0005-tenant-ssh-keys";
 import * as m0006 from "./0006-application-main-branch";
+import * as m0007 from "./0007-server-connections";
 
 export interface Migration {
   name: string;
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   { name: "0004-builds", ...m0004 },
   { name: "0005-tenant-ssh-keys", ...m0005 },
   { name: "0006-application-main-branch", ...m0006 },
+  { name: "0007-server-connections", ...m0007 },
 ];

@@ -13,6 +13,7 @@ import { defineRunner, type RunnerModel } from "./runner";
 import { defineStatusOutbox, type StatusOutboxModel } from "./status-outbox";
 import { defineStep, type StepModel } from "./step";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
+import { defineServerConnection, defineServerWebhook, SERVER_CONNECTION_SECRET_FIELDS, SERVER_WEBHOOK_SECRET_FIELDS, type ServerConnectionModel, type ServerWebhookModel } from "./server-connection";
 import { defineTenantSshKey, TENANT_SSH_KEY_SECRET_FIELDS, type TenantSshKeyModel } from "./tenant-ssh-key";
 
 export interface Models {
@@ -30,6 +31,8 @@ export interface Models {
   Decision: DecisionModel;
   Runner: RunnerModel;
   TenantSshKey: TenantSshKeyModel;
+  ServerConnection: ServerConnectionModel;
+  ServerWebhook: ServerWebhookModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -44,6 +47,10 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
   encryptSecretFields(ApplicationVariable, "application_variables", APPLICATION_VARIABLE_SECRET_FIELDS, box);
   const TenantSshKey = defineTenantSshKey(sequelize);
   encryptSecretFields(TenantSshKey, "tenant_ssh_keys", TENANT_SSH_KEY_SECRET_FIELDS, box);
+  const ServerConnection = defineServerConnection(sequelize);
+  encryptSecretFields(ServerConnection, "server_connections", SERVER_CONNECTION_SECRET_FIELDS, box);
+  const ServerWebhook = defineServerWebhook(sequelize);
+  encryptSecretFields(ServerWebhook, "server_webhooks", SERVER_WEBHOOK_SECRET_FIELDS, box);
   return {
     sequelize,
     Tenant,
@@ -59,6 +66,8 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     Decision: defineDecision(sequelize),
     Runner: defineRunner(sequelize),
     TenantSshKey,
+    ServerConnection,
+    ServerWebhook,
   };
 }
 
@@ -75,3 +84,4 @@ export type { StatusOutbox, CommitStatusState } from "./status-outbox";
 export type { Decision, DecisionOutcome } from "./decision";
 export type { Runner } from "./runner";
 export type { TenantSshKey } from "./tenant-ssh-key";
+export type { ServerConnection, ServerWebhook } from "./server-connection";

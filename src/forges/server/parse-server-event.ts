@@ -1,0 +1,207 @@
+import {
+  MalformedEventError,
+  isFullHash,
+  isSafeRefName,
+  type NormalisedEvent,
+  type ParsedDelivery,
+  type PullRequestAction,
+  type PushEvent,
+  type RepositoryRef,
+} from "../events";
+
+/** The Server webhook events Pipelines acts on; any other is stored as ignored. */
+export const SERVER_ACTED_EVENTS = new Set(["repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified", "pr:merged", "pr:declined", "pr:deleted"]);
+
+/**
+ * Server's pull-request events onto the normalised actions: opened → created; a new source head
+ * (`from_ref_updated`) or an edit that may change the target (`modified`) → updated; merged → fulfilled; declined
+ * and deleted both end the pull request → rejected.
+ */
+const PULL_REQUEST_ACTIONS: Record<string, PullRequestAction> = {
+  "pr:opened": "created",
+  "pr:from_ref_updated": "updated",
+  "pr:modified": "updated",
+  "pr:merged": "fulfilled",
+  "pr:declined": "rejected",
+  "pr:deleted": "rejected",
+};
+
+/** Server marks the missing side of a ref change (created or deleted ref) with forty zeros. */
+const ZERO_HASH = "0".repeat(40);
+
+/**
+ * Turns one Bitbucket Server / Data Center webhook body into normalised events. Steps:
+ *   1. `repo:refs_changed`: one {@link PushEvent} per ADD or UPDATE change of a BRANCH or TAG with a safe name;
+ *      a DELETE (or a `toHash` of forty zeros), another ref type, or an unsafe name is listed in `ignored`.
+ *   2. `pr:opened|from_ref_updated|modified|merged|declined|deleted`: one PullRequestEvent, unless a branch name
+ *      is unsafe (then `ignored`).
+ *   3. Any other event key (`diagnostics:ping`, `mirror:repo_synchronized`, …): no events, one `ignored` entry.
+ *
+ * @throws MalformedEventError when the body lacks what its event key promises.
+ */
+export function parseServerEvent(eventKey: string, data: unknown): ParsedDelivery {
+  if (eventKey === "repo:refs_changed") return parseRefsChanged(new Body(eventKey), data);
+  const action = Object.hasOwn(PULL_REQUEST_ACTIONS, eventKey) ? PULL_REQUEST_ACTIONS[eventKey] : undefined;
+  if (action) return parsePullRequest(new Body(eventKey), action, data);
+  return { events: [], ignored: [{ reason: `event ${quote(String(eventKey))} is not one Pipelines acts on` }] };
+}
+
+function parseRefsChanged(body: Body, data: unknown): ParsedDelivery {
+  const root = body.root(data);
+  const repository = body.repository(body.object(root, "repository", "repository"), "repository");
+  const changes = body.array(root, "changes", "changes");
+  const actor = actorOf(own(root, "actor"));
+  // Server sends the head commit of a single-change push as `toCommit` (with its message).
+  const toCommit = own(root, "toCommit");
+  const out: ParsedDelivery = { events: [], ignored: [] };
+  if (changes.length === 0) out.ignored.push({ reason: "repo:refs_changed has no changes" });
+  changes.forEach((raw, i) => {
+    const path = `changes[${i}]`;
+    if (!isObj(raw)) return body.fail(path, "an object", raw);
+    const ref = body.object(raw, "ref", `${path}.ref`);
+    const refType = body.string(ref, "type", `${path}.ref.type`);
+    const name = body.string(ref, "displayId", `${path}.ref.displayId`);
+    const type = body.string(raw, "type", `${path}.type`);
+    const fromHash = body.hash(raw, "fromHash", `${path}.fromHash`);
+    const toHash = body.hash(raw, "toHash", `${path}.toHash`);
+    const kind = refType === "BRANCH" ? "branch" : refType === "TAG" ? "tag" : null;
+    if (type === "DELETE" || toHash === ZERO_HASH) {
+      out.ignored.push({ reason: `${kind ?? "ref"} ${quote(name)} was deleted` });
+      return;
+    }
+    if (type !== "ADD" && type !== "UPDATE") return out.ignored.push({ reason: `change of type ${quote(type)} to ${quote(name)} is not one Pipelines builds` });
+    if (!kind) return out.ignored.push({ reason: `ref ${quote(name)} of type ${quote(refType)} is not a branch or tag` });
+    if (!isSafeRefName(name)) return out.ignored.push({ reason: `${kind} name ${quote(name)} is not a safe git ref name` });
+    const created = type === "ADD" || fromHash === ZERO_HASH;
+    const message = isObj(toCommit) && own(toCommit, "id") === toHash && typeof own(toCommit, "message") === "string" ? (own(toCommit, "message") as string) : null;
+    const event: PushEvent = {
+      kind: "push",
+      repository,
+      refType: kind,
+      refName: name,
+      commit: toHash,
+      previousCommit: created ? null : fromHash,
+      headMessage: message,
+      created,
+      // Server's payload does not say whether the push rewrote history.
+      forced: false,
+    };
+    if (actor) event.actor = actor;
+    out.events.push(event);
+  });
+  return out;
+}
+
+function parsePullRequest(body: Body, action: PullRequestAction, data: unknown): ParsedDelivery {
+  const root = body.root(data);
+  const pr = body.object(root, "pullRequest", "pullRequest");
+  const id = own(pr, "id");
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) return body.fail("pullRequest.id", "a positive integer", id);
+  const ignore = (reason: string): ParsedDelivery => ({ events: [], ignored: [{ reason: `pull request #${id}: ${reason}` }] });
+  const title = body.string(pr, "title", "pullRequest.title");
+  const fromRef = body.object(pr, "fromRef", "pullRequest.fromRef");
+  const toRef = body.object(pr, "toRef", "pullRequest.toRef");
+  // A pull request's repository is its destination; the source may be a fork.
+  const repository = body.repository(body.object(toRef, "repository", "pullRequest.toRef.repository"), "pullRequest.toRef.repository");
+  const source = body.repository(body.object(fromRef, "repository", "pullRequest.fromRef.repository"), "pullRequest.fromRef.repository");
+  const sourceBranch = body.string(fromRef, "displayId", "pullRequest.fromRef.displayId");
+  const destinationBranch = body.string(toRef, "displayId", "pullRequest.toRef.displayId");
+  const sourceCommit = body.hash(fromRef, "latestCommit", "pullRequest.fromRef.latestCommit");
+  const destinationCommit = own(toRef, "latestCommit") === undefined ? null : body.hash(toRef, "latestCommit", "pullRequest.toRef.latestCommit");
+  if (!isSafeRefName(sourceBranch)) return ignore(`source branch name ${quote(sourceBranch)} is not a safe git ref name`);
+  if (!isSafeRefName(destinationBranch)) return ignore(`destination branch name ${quote(destinationBranch)} is not a safe git ref name`);
+  const event: NormalisedEvent = {
+    kind: "pull-request",
+    action,
+    repository,
+    id,
+    title,
+    sourceBranch,
+    sourceCommit,
+    sourceRepositoryFullName: source.fullName,
+    destinationBranch,
+    destinationCommit,
+    headMessage: null,
+  };
+  return { events: [event], ignored: [] };
+}
+
+function actorOf(raw: unknown): PushEvent["actor"] {
+  if (!isObj(raw)) return undefined;
+  const displayName = own(raw, "displayName");
+  return typeof displayName === "string" ? { displayName } : undefined;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function own(obj: Obj, key: string): unknown {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+/** A project key or repository slug as Server allows them (never `.` or `..`). */
+const KEY = /^[A-Za-z0-9_.~-]+$/;
+
+class Body {
+  constructor(private readonly event: string) {}
+
+  fail(path: string, expected: string, got: unknown): never {
+    if (got === undefined) throw new MalformedEventError(`${this.event} has no ${path}`);
+    throw new MalformedEventError(`${this.event}: ${path} is not ${expected} (got ${describe(got)})`);
+  }
+
+  root(data: unknown): Obj {
+    if (!isObj(data)) throw new MalformedEventError(`${this.event} body is not a JSON object (got ${describe(data)})`);
+    return data;
+  }
+
+  object(parent: Obj, key: string, path: string): Obj {
+    const v = own(parent, key);
+    return isObj(v) ? v : this.fail(path, "an object", v);
+  }
+
+  array(parent: Obj, key: string, path: string): unknown[] {
+    const v = own(parent, key);
+    return Array.isArray(v) ? v : this.fail(path, "an array", v);
+  }
+
+  string(parent: Obj, key: string, path: string): string {
+    const v = own(parent, key);
+    return typeof v === "string" ? v : this.fail(path, "a string", v);
+  }
+
+  hash(parent: Obj, key: string, path: string): string {
+    const v = own(parent, key);
+    return isFullHash(v) ? v : this.fail(path, "a 40-character lowercase hex commit hash", v);
+  }
+
+  /** `{slug, name, project: {key}}` → `PROJECT/slug`. */
+  repository(repo: Obj, path: string): RepositoryRef {
+    const slug = this.string(repo, "slug", `${path}.slug`);
+    const key = this.string(this.object(repo, "project", `${path}.project`), "key", `${path}.project.key`);
+    for (const [p, v] of [[`${path}.slug`, slug], [`${path}.project.key`, key]] as const) {
+      if (!KEY.test(v) || v === "." || v === "..") this.fail(p, "a project key or repository slug", v);
+    }
+    const ref: RepositoryRef = { fullName: `${key}/${slug}` };
+    const id = own(repo, "id");
+    const name = own(repo, "name");
+    if (typeof id === "number") ref.uuid = String(id);
+    if (typeof name === "string") ref.name = name;
+    return ref;
+  }
+}
+
+function quote(s: string): string {
+  return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return quote(v);
+  if (typeof v === "object") return "an object";
+  return `${typeof v} ${String(v)}`;
+}

@@ -1,0 +1,117 @@
+import type { Models, Tenant } from "../../db/models";
+import type { CallOutcome } from "../../builds/retry-policy";
+import { MalformedEventError, isFullHash, type ParsedDelivery } from "../events";
+import { ForgeUnavailableError, type CloneAccess, type CommitStatus, type Forge } from "../forge";
+import { tenantSshPrivateKey } from "../../tenants/ssh-key-store";
+import { parseServerEvent } from "./parse-server-event";
+import { pinnedKnownHosts, sshHostOf } from "./pin-host-key";
+import { repoPath, serverAuthorization, serverRequest, type ServerResponse } from "./server-api";
+import { credentialsOf, serverConnectionOf } from "./server-connections";
+
+const MAX_FILE_BYTES = 1024 * 1024;
+
+/** Field limits of Server's build status API (longer values are refused with 400). */
+export const STATUS_LIMITS = { key: 255, name: 255, description: 255, url: 450 };
+
+/** Server's states: Cloud's STOPPED is CANCELLED there. */
+const STATE: Record<CommitStatus["state"], string> = { INPROGRESS: "INPROGRESS", SUCCESSFUL: "SUCCESSFUL", FAILED: "FAILED", STOPPED: "CANCELLED" };
+
+/** Calls the server; no answer, a 5xx or a 429 becomes a ForgeUnavailableError (try again later). */
+async function call(models: Models, tenant: Tenant, method: string, path: string): Promise<ServerResponse> {
+  const creds = credentialsOf(await serverConnectionOf(models, tenant));
+  let res: ServerResponse;
+  try {
+    res = await serverRequest(creds, method, path);
+  } catch (err) {
+    throw new ForgeUnavailableError(`Bitbucket Server could not be reached (${(err as Error).message})`, { error: (err as Error).name === "TimeoutError" ? "timeout" : "network" });
+  }
+  if (res.status === 429 || res.status >= 500) {
+    throw new ForgeUnavailableError(`Bitbucket Server answered HTTP ${res.status} to ${method} ${path.split("?")[0]}`, { status: res.status, retryAfter: res.headers.get("retry-after") });
+  }
+  return res;
+}
+
+/** Bitbucket Server / Data Center through stored credentials: REST with Basic or Bearer, git over SSH (or HTTP). */
+export function serverForge(models: Models): Forge {
+  return {
+    parseDelivery(eventKey: string, rawBody: string): ParsedDelivery {
+      let body: unknown;
+      try {
+        body = JSON.parse(rawBody);
+      } catch (err) {
+        throw new MalformedEventError(`the delivery is not JSON (${(err as Error).message})`);
+      }
+      return parseServerEvent(eventKey, body);
+    },
+
+    async readFile(tenant, repository, commit, path) {
+      const res = await call(models, tenant, "GET", `${repoPath(repository)}/raw/${path.split("/").map(encodeURIComponent).join("/")}?at=${encodeURIComponent(commit)}`);
+      if (res.status === 404) return null;
+      if (res.status !== 200) throw new Error(`Bitbucket Server answered HTTP ${res.status} when Pipelines read ${path} at ${commit.slice(0, 12)}`);
+      if (Buffer.byteLength(res.text) > MAX_FILE_BYTES) throw new Error(`${path} is larger than 1 MiB`);
+      return res.text;
+    },
+
+    async resolveCommit(tenant, repository, hash) {
+      const res = await call(models, tenant, "GET", `${repoPath(repository)}/commits/${encodeURIComponent(hash)}`);
+      if (res.status === 404) return null;
+      if (res.status !== 200) throw new Error(`Bitbucket Server answered HTTP ${res.status} when Pipelines looked up commit ${hash}`);
+      const full = res.json<{ id?: unknown }>().id;
+      if (!isFullHash(full) || (/^[0-9a-f]+$/.test(hash) && !full.startsWith(hash))) throw new Error(`Bitbucket Server answered commit ${String(full)} for ${hash}`);
+      return full;
+    },
+
+    async cloneAccess(tenant, repository): Promise<CloneAccess> {
+      const conn = await serverConnectionOf(models, tenant);
+      const [key, slug] = repository.split("/");
+      if (conn.cloneProtocol === "http") {
+        // The HTTP fallback: `<host>/scm/<project>/<repo>.git` with the stored credentials in the header.
+        return { url: `${conn.host}/scm/${encodeURIComponent(key.toLowerCase())}/${encodeURIComponent(slug)}.git`, extraHeader: `Authorization: ${serverAuthorization(credentialsOf(conn))}` };
+      }
+      let knownHosts: string;
+      try {
+        knownHosts = await pinnedKnownHosts(conn);
+      } catch (err) {
+        throw new ForgeUnavailableError((err as Error).message, { error: "network" });
+      }
+      const { hostname } = sshHostOf(conn);
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      return {
+        url: `ssh://${conn.sshUser}@${host}:${conn.sshPort}/${encodeURIComponent(key.toLowerCase())}/${encodeURIComponent(slug)}.git`,
+        extraHeader: null,
+        ssh: { privateKey: await tenantSshPrivateKey(models, tenant), port: conn.sshPort, knownHosts, hostKeyFingerprint: conn.hostKeyFingerprint },
+      };
+    },
+
+    buildPageUrl(tenant, repository) {
+      // Server tenants have no Pipelines page of their own yet: the status links to the repository's commits.
+      const [key, slug] = repository.split("/");
+      return `${tenant.baseUrl.replace(/\/+$/, "")}/projects/${encodeURIComponent(key)}/repos/${encodeURIComponent(slug)}/commits`;
+    },
+
+    async postStatus(tenant, repository, commit, status: CommitStatus): Promise<CallOutcome> {
+      let creds;
+      try {
+        creds = credentialsOf(await serverConnectionOf(models, tenant));
+      } catch {
+        return { status: 404 };
+      }
+      const body = {
+        key: status.key.slice(0, STATUS_LIMITS.key),
+        state: STATE[status.state],
+        name: status.name.slice(0, STATUS_LIMITS.name),
+        description: status.description.slice(0, STATUS_LIMITS.description),
+        url: status.url.slice(0, STATUS_LIMITS.url),
+      };
+      try {
+        // No `ref`: a status names a branch or a tag by its short name only, and Server wants the full ref.
+        let res = await serverRequest(creds, "POST", `${repoPath(repository, "/rest/api/latest")}/commits/${commit}/builds`, body);
+        // Servers before 7.4 have only the legacy build-status API.
+        if (res.status === 404) res = await serverRequest(creds, "POST", `/rest/build-status/1.0/commits/${commit}`, body);
+        return { status: res.status, retryAfter: res.headers.get("retry-after") };
+      } catch (err) {
+        return { error: (err as Error).name === "TimeoutError" ? "timeout" : "network" };
+      }
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { parseServerEvent } from "../../src/forges/server/parse-server-event";
+import { serverForge } from "../../src/forges/server/server-forge";
+import { MalformedEventError, type PullRequestEvent, type PushEvent } from "../../src/forges/events";
+import type { Models } from "../../src/db/models";
+import { FIXTURES } from "../support/install";
+
+/** parseServerEvent against the real Bitbucket Server / Data Center payloads in shared/fixtures (expected values read from the files). */
+const DIR = path.join(FIXTURES, "bitbucket/server");
+const raw = (file: string) => fs.readFileSync(path.join(DIR, file), "utf8");
+const body = (file: string) => JSON.parse(raw(file)) as { eventKey: string };
+const parse = (file: string) => {
+  const b = body(file);
+  return parseServerEvent(b.eventKey, b);
+};
+
+describe("parseServerEvent (Bitbucket Server fixtures)", () => {
+  it("repo:refs_changed branch UPDATE → one push with the previous commit and the head message", () => {
+    const { events, ignored } = parse("repo_refs_changed_branch_update.json");
+    assert.deepEqual(ignored, []);
+    assert.deepEqual(events, [
+      {
+        kind: "push",
+        repository: { fullName: "AMUNIZ/test-repos", uuid: String((body("repo_refs_changed_branch_update.json") as unknown as { repository: { id: number } }).repository.id), name: "test-repos" },
+        refType: "branch",
+        refName: "main",
+        commit: "9fdd7b96d3f5c276d0b9e0bf38c879eb112d889a",
+        previousCommit: "a8c13e8850dc60300be720019d1ffc1aa2fded87",
+        headMessage: "source-2: Wed 13 Nov 2024 21:54:36 AEST",
+        created: false,
+        forced: false,
+        actor: { displayName: "Antonio Muniz" },
+      } satisfies PushEvent,
+    ]);
+  });
+
+  it("repo:refs_changed branch ADD (DC 10 payload) → a created push with no previous commit (all-zero fromHash)", () => {
+    const [e] = parse("repo_refs_changed_branch_add.json").events as PushEvent[];
+    assert.equal(e.refName, "feature/BB-1");
+    assert.equal(e.refType, "branch");
+    assert.equal(e.commit, "fb522a6f08c7c7df337312e4e65ec1b57710672e");
+    assert.equal(e.previousCommit, null);
+    assert.equal(e.created, true);
+    assert.equal(e.repository.fullName, "AMUNIZ/test-repos");
+  });
+
+  it("repo:refs_changed tag ADD → a tag push", () => {
+    const { events } = parse("repo_refs_changed_tag_add.json");
+    assert.equal(events.length, 1);
+    const e = events[0] as PushEvent;
+    assert.deepEqual([e.refType, e.refName, e.commit, e.created], ["tag", "simple-tag", "fb522a6f08c7c7df337312e4e65ec1b57710672e", true]);
+  });
+
+  for (const [file, what] of [["repo_refs_changed_branch_delete.json", 'branch "feature/BB-1" was deleted'], ["repo_refs_changed_tag_delete.json", 'tag "simple-tag" was deleted']]) {
+    it(`${file}: DELETE builds nothing and says why`, () => {
+      assert.deepEqual(parse(file), { events: [], ignored: [{ reason: what }] });
+    });
+  }
+
+  it("repo:refs_changed from woodpecker's fixture → a push of renovate-all", () => {
+    const [e] = parse("repo_refs_changed_woodpecker.json").events as PushEvent[];
+    assert.deepEqual([e.repository.fullName, e.refName, e.commit, e.previousCommit, e.headMessage], ["DEV/deployment-automation", "renovate-all", "76797d54bca87db6d1e3e82ee40622c7908aa514", "e0e15221b987fd8296141c0faa6a79f7c86ca4ce", "chore(deps): update all"]);
+  });
+
+  it("the signed vector's repo:refs_changed → a push of master", () => {
+    const b = JSON.parse(raw("signed/repo_refs_changed_signed.json")) as { eventKey: string };
+    const [e] = parseServerEvent(b.eventKey, b).events as PushEvent[];
+    assert.deepEqual([e.repository.fullName, e.refName, e.commit, e.previousCommit], ["PROJECT_1/rep_1", "master", "a00945762949b7b787ecabc388c0e20b1b85f0b4", "197a3e0d2f9a2b3ed1c4fe5923d5dd701bee9fdd"]);
+  });
+
+  const PRS: [string, PullRequestEvent["action"], Partial<PullRequestEvent>][] = [
+    ["pr_opened.json", "created", { id: 125, repository: { fullName: "DEV/network-monitor", uuid: "1079", name: "network-monitor" }, sourceBranch: "PROJ-4596", sourceCommit: "1c7589876bc8b5e83122b1656925d679915193d4", destinationBranch: "main", destinationCommit: "3767a5d2d2223447d03838654baa271fc15d94df", sourceRepositoryFullName: "DEV/network-monitor", title: "feat: gather statistics about Woodpecker migration" }],
+    ["pr_from_ref_updated.json", "updated", { id: 2, sourceBranch: "feature-2", sourceCommit: "c00d0f269a9844dd168f72f6a9d78a9cff49a318", destinationBranch: "master", destinationCommit: "823b2230a56056231c9425d63758fa87078a66b4", sourceRepositoryFullName: "PRJ/my-repo" }],
+    ["pr_modified_toref.json", "updated", { id: 2, sourceBranch: "feature-2", destinationBranch: "master", destinationCommit: "0667def9e377a8fa76ce67b6d4e53e21b246f030" }],
+    ["pr_merged.json", "fulfilled", { id: 111, sourceBranch: "PROJ-4584", sourceCommit: "993203acecdb65ffe947424d0917768b0e5c3903", destinationBranch: "master", sourceRepositoryFullName: "DEV/deployment-automation" }],
+    ["pr_declined.json", "rejected", { id: 2, sourceBranch: "develop", sourceCommit: "b9eaed50a03c073b20dfa82e5e753d295e7f0e56", destinationBranch: "master" }],
+    ["pr_deleted.json", "rejected", { id: 1, sourceBranch: "feature/diffstat", sourceCommit: "251fce291f086cdde68ae2a896148abb5b58033e", destinationBranch: "master", sourceRepositoryFullName: "AMUNIZ/test-repos" }],
+  ];
+  for (const [file, action, expected] of PRS) {
+    it(`${file} → one pull-request event, action ${action}`, () => {
+      const { events, ignored } = parse(file);
+      assert.deepEqual(ignored, []);
+      assert.equal(events.length, 1);
+      const e = events[0] as PullRequestEvent;
+      assert.equal(e.kind, "pull-request");
+      assert.equal(e.action, action);
+      for (const [k, v] of Object.entries(expected)) assert.deepEqual(e[k as keyof PullRequestEvent], v, k);
+    });
+  }
+
+  it("diagnostics:ping and mirror:repo_synchronized are ignored with a reason", () => {
+    assert.equal(parseServerEvent("diagnostics:ping", JSON.parse(raw("diagnostics_ping.json"))).ignored.length, 1);
+    const m = body("mirror_repo_synchronized.json");
+    assert.deepEqual(parseServerEvent(m.eventKey, m).events, []);
+  });
+
+  it("an unsafe branch name is ignored, a malformed body throws naming the path", () => {
+    const b = JSON.parse(raw("repo_refs_changed_branch_update.json")) as { changes: { ref: { displayId: string } }[] };
+    b.changes[0].ref.displayId = "--upload-pack=x";
+    assert.match(parseServerEvent("repo:refs_changed", b).ignored[0].reason, /not a safe git ref name/);
+    const c = JSON.parse(raw("repo_refs_changed_branch_update.json")) as { changes: { toHash: string }[] };
+    c.changes[0].toHash = "ZZ";
+    assert.throws(() => parseServerEvent("repo:refs_changed", c), (e: Error) => e instanceof MalformedEventError && /changes\[0\]\.toHash/.test(e.message));
+    assert.throws(() => serverForge({} as Models).parseDelivery("repo:refs_changed", "{"), MalformedEventError);
+  });
+});

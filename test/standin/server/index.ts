@@ -1,0 +1,253 @@
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { GitRunner, gitEnvironment } from "../cloud/git-exec";
+import { GitRepos } from "../cloud/git-repos";
+import { serveGitHttp } from "../cloud/git-backend";
+import { hubSignature } from "../../../src/forges/server/verify-hub-signature";
+import { StandinSshd } from "./sshd";
+
+/**
+ * A Bitbucket Server / Data Center stand-in: a real HTTP server for the REST calls Pipelines makes (every call
+ * recorded), git over HTTP (`/scm/<project>/<repo>.git`, through `git http-backend`) and over SSH (a real sshd on
+ * 127.0.0.1, see sshd.ts), and a webhook sender that signs deliveries the way Server does
+ * (`X-Hub-Signature: sha256=<HMAC-SHA256 of the body with the webhook's secret>`).
+ */
+
+export interface ServerCall {
+  method: string;
+  path: string;
+  query: string;
+  auth: "basic" | "bearer" | null;
+  body: unknown;
+  status: number;
+}
+
+export interface ServerHook {
+  id: number;
+  repository: string;
+  url: string;
+  events: string[];
+  secret: string;
+  active: boolean;
+}
+
+export interface StandinUser {
+  password?: string;
+  token?: string;
+  /** The user exists but may not use the REST API (403). */
+  forbidden?: boolean;
+}
+
+export interface StartOptions {
+  /** Start sshd too (default true). */
+  ssh?: boolean;
+  /** Answer 404 on the new build-status API (a server before 7.4): statuses go to the legacy one. */
+  legacyBuildStatusOnly?: boolean;
+}
+
+export interface DeliveryResult {
+  status: number;
+  text: string;
+  deliveryId: string;
+}
+
+export class BitbucketServerStandin {
+  readonly calls: ServerCall[] = [];
+  readonly hooks: ServerHook[] = [];
+  /** Every build status posted: latest last. */
+  readonly statuses: { api: "latest" | "legacy"; repository: string | null; commit: string; body: Record<string, unknown> }[] = [];
+  readonly users = new Map<string, StandinUser>();
+  readonly git: GitRunner;
+  readonly repos: GitRepos;
+  readonly root: string;
+  sshd: StandinSshd | null = null;
+  url = "";
+  private server: http.Server | null = null;
+  private nextHookId = 1;
+  private readonly known = new Set<string>();
+
+  constructor(private readonly opts: StartOptions = {}) {
+    this.root = fs.mkdtempSync(path.join(os.tmpdir(), "standin-server-"));
+    fs.mkdirSync(path.join(this.root, "repos"));
+    fs.mkdirSync(path.join(this.root, "scratch"));
+    fs.mkdirSync(path.join(this.root, "home"));
+    this.git = new GitRunner(gitEnvironment(path.join(this.root, "home")));
+    this.repos = new GitRepos(this.git, path.join(this.root, "repos"), path.join(this.root, "scratch"));
+  }
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    if (this.opts.ssh !== false) {
+      this.sshd = new StandinSshd(path.join(this.root, "repos"));
+      await this.sshd.start();
+    }
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.sshd?.stop();
+    await new Promise((r) => (this.server ? this.server.close(r) : r(undefined)));
+    this.server?.closeAllConnections();
+    this.git.killAll();
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+
+  private gitDir(repository: string): string {
+    const [key, slug] = repository.split("/");
+    return this.repos.gitDir(key.toLowerCase(), slug);
+  }
+
+  async createRepository(repository: string): Promise<void> {
+    await this.repos.init(this.gitDir(repository), "main");
+    this.known.add(repository.toUpperCase());
+  }
+
+  async commit(repository: string, files: Record<string, string>, branch = "main", message?: string) {
+    return this.repos.commit(this.gitDir(repository), "main", { files, branch, message });
+  }
+
+  /** Commits, then delivers `repo:refs_changed` to every active webhook of the repository, signed with its secret. */
+  async pushAndNotify(repository: string, files: Record<string, string>, branch = "main", message = "Update") {
+    const c = await this.commit(repository, files, branch, message);
+    const [key, slug] = repository.split("/");
+    const body = {
+      eventKey: "repo:refs_changed",
+      date: new Date().toISOString(),
+      actor: { name: "admin", displayName: "Administrator", slug: "admin", type: "NORMAL" },
+      repository: { slug, id: 1, name: slug, scmId: "git", state: "AVAILABLE", project: { key, id: 1, name: key, type: "NORMAL" } },
+      changes: [{ ref: { id: `refs/heads/${branch}`, displayId: branch, type: "BRANCH" }, refId: `refs/heads/${branch}`, fromHash: c.previous ?? "0".repeat(40), toHash: c.hash, type: c.previous ? "UPDATE" : "ADD" }],
+      toCommit: { id: c.hash, displayId: c.hash.slice(0, 11), message: c.message.trim() },
+    };
+    const deliveries = await this.deliver(repository, "repo:refs_changed", JSON.stringify(body));
+    return { commit: c, deliveries };
+  }
+
+  /** Sends `raw` to every active webhook of `repository` subscribed to `eventKey`, as Server does. */
+  async deliver(repository: string, eventKey: string, raw: string, opts: { deliveryId?: string; signature?: string | null } = {}): Promise<DeliveryResult[]> {
+    const out: DeliveryResult[] = [];
+    for (const hook of this.hooks.filter((h) => h.repository === repository && h.active && (h.events.includes(eventKey) || eventKey === "diagnostics:ping"))) {
+      const deliveryId = opts.deliveryId ?? randomUUID();
+      const headers: Record<string, string> = { "Content-Type": "application/json; charset=utf-8", "X-Event-Key": eventKey, "X-Request-Id": deliveryId };
+      const signature = opts.signature === undefined ? hubSignature(raw, hook.secret) : opts.signature;
+      if (signature !== null) headers["X-Hub-Signature"] = signature;
+      const res = await fetch(hook.url, { method: "POST", headers, body: raw });
+      out.push({ status: res.status, text: await res.text(), deliveryId });
+    }
+    return out;
+  }
+
+  statusesOf(commit: string) {
+    return this.statuses.filter((s) => s.commit === commit);
+  }
+
+  private authOf(req: http.IncomingMessage): { kind: "basic" | "bearer" | null; user: string | null; bad: boolean } {
+    const h = req.headers.authorization ?? "";
+    const basic = /^Basic (.+)$/.exec(h);
+    if (basic) {
+      const [user, ...rest] = Buffer.from(basic[1], "base64").toString("utf8").split(":");
+      const u = this.users.get(user);
+      return { kind: "basic", user, bad: !u?.password || u.password !== rest.join(":") };
+    }
+    const bearer = /^Bearer (.+)$/.exec(h);
+    if (bearer) {
+      const found = [...this.users.entries()].find(([, u]) => u.token === bearer[1]);
+      return { kind: "bearer", user: found?.[0] ?? null, bad: !found };
+    }
+    return { kind: null, user: null, bad: false };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? "/", "http://x");
+    const chunks: Buffer[] = [];
+    const isGit = u.pathname.startsWith("/scm/");
+    if (!isGit) for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    let body: unknown = text || undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* raw */
+    }
+    const auth = this.authOf(req);
+    const call: ServerCall = { method: req.method ?? "GET", path: u.pathname, query: u.search.slice(1), auth: auth.kind, body, status: 0 };
+    this.calls.push(call);
+    const send = (status: number, payload?: unknown, type = "application/json") => {
+      call.status = status;
+      res.writeHead(status, payload === undefined ? {} : { "Content-Type": type });
+      res.end(payload === undefined ? undefined : typeof payload === "string" && type !== "application/json" ? payload : JSON.stringify(payload));
+    };
+    const error = (status: number, message: string) => send(status, { errors: [{ message }] });
+    // Server refuses a request with bad credentials even on anonymous-readable resources.
+    if (auth.bad) return error(401, "Authentication failed. Please check your credentials and try again.");
+    const m = (re: RegExp) => re.exec(u.pathname);
+    let r: RegExpExecArray | null;
+
+    if (isGit) {
+      if (!auth.user) {
+        call.status = 401;
+        res.writeHead(401, { "WWW-Authenticate": 'Basic realm="Bitbucket"' });
+        res.end();
+        return;
+      }
+      call.status = 200;
+      return serveGitHttp(this.git, path.join(this.root, "repos"), req, res, u.pathname.slice("/scm".length), u.search.slice(1), auth.user);
+    }
+    if (req.method === "GET" && u.pathname === "/rest/api/1.0/application-properties") return send(200, { version: "8.19.0", buildNumber: "8019000", displayName: "Bitbucket" });
+    if (!auth.user) return error(401, "You are not permitted to access this resource");
+    if (this.users.get(auth.user)?.forbidden) return error(403, `${auth.user} does not have permission to access this resource`);
+    if (req.method === "GET" && (r = m(/^\/rest\/api\/1\.0\/users\/([^/]+)$/))) {
+      const name = decodeURIComponent(r[1]);
+      return this.users.has(name) ? send(200, { name, slug: name, displayName: `The ${name}`, active: true, type: "NORMAL" }) : error(404, `User ${name} does not exist`);
+    }
+    if (req.method === "GET" && u.pathname === "/rest/api/1.0/repos") return send(200, { size: this.known.size, values: [], isLastPage: true, start: 0, limit: 1 });
+
+    if ((r = m(/^\/rest\/(api\/latest|api\/1\.0)\/projects\/([^/]+)\/repos\/([^/]+)(\/.*)?$/))) {
+      const repository = `${decodeURIComponent(r[2])}/${decodeURIComponent(r[3])}`;
+      if (!this.known.has(repository.toUpperCase())) return error(404, `Repository ${repository} does not exist`);
+      const rest = r[4] ?? "";
+      const gitDir = this.gitDir(repository);
+      if (req.method === "GET" && rest === "") return send(200, { slug: r[3], name: r[3], project: { key: r[2] } });
+      if (req.method === "POST" && rest === "/webhooks") {
+        const b = body as { url: string; events: string[]; configuration?: { secret?: string }; active?: boolean };
+        const hook: ServerHook = { id: this.nextHookId++, repository, url: b.url, events: b.events, secret: b.configuration?.secret ?? "", active: b.active !== false };
+        this.hooks.push(hook);
+        return send(201, { id: hook.id, name: "hook", url: hook.url, events: hook.events, active: hook.active, configuration: {} });
+      }
+      if (req.method === "DELETE" && (r = /^\/webhooks\/(\d+)$/.exec(rest))) {
+        const i = this.hooks.findIndex((h) => h.id === Number(r?.[1]) && h.repository === repository);
+        if (i < 0) return error(404, "no such webhook");
+        this.hooks.splice(i, 1);
+        return send(204);
+      }
+      if (req.method === "GET" && (r = /^\/raw\/(.+)$/.exec(rest))) {
+        const at = u.searchParams.get("at") ?? "main";
+        const content = await this.repos.readPath(gitDir, at, decodeURIComponent(r[1]));
+        if (!content || content.type !== "blob") return error(404, "The path does not exist at this revision");
+        return send(200, content.content.toString("utf8"), "text/plain");
+      }
+      if (req.method === "GET" && (r = /^\/commits\/([^/]+)$/.exec(rest))) {
+        const hash = await this.repos.resolve(gitDir, decodeURIComponent(r[1]));
+        return hash ? send(200, { id: hash, displayId: hash.slice(0, 11) }) : error(404, "Commit does not exist");
+      }
+      if (req.method === "POST" && (r = /^\/commits\/([0-9a-f]{40})\/builds$/.exec(rest))) {
+        if (this.opts.legacyBuildStatusOnly) return error(404, "not found");
+        this.statuses.push({ api: "latest", repository, commit: r[1], body: body as Record<string, unknown> });
+        return send(204);
+      }
+    }
+    if (req.method === "POST" && (r = m(/^\/rest\/build-status\/1\.0\/commits\/([0-9a-f]{40})$/))) {
+      this.statuses.push({ api: "legacy", repository: null, commit: r[1], body: body as Record<string, unknown> });
+      return send(204);
+    }
+    return error(404, `the stand-in does not serve ${req.method} ${u.pathname}`);
+  }
+}
+
+export async function startBitbucketServer(opts: StartOptions = {}): Promise<BitbucketServerStandin> {
+  return new BitbucketServerStandin(opts).start();
+}
