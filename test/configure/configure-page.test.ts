@@ -262,9 +262,10 @@ describe("configure page", () => {
       assert.equal((await request(server.url).get(`/pages/configure?jwt=${jwt}`)).status, 401);
     });
 
-    it("the Bitbucket Server form is disabled and says the connection comes later", async () => {
+    it("the Bitbucket Server form is disabled and says where connections are added today", async () => {
       const res = await page(a);
-      assert.match(res.text, /Bitbucket Server and Data Center connections come with a later release/);
+      assert.match(res.text, /npm run pipelines -- server add/);
+      assert.match(res.text, /Adding\s+them from this page comes with a later release/);
       assert.match(res.text, /<fieldset disabled>/);
       for (const field of ["host", "username", "password"]) assert.match(res.text, new RegExp(`name="${field}"`));
       assert.match(res.text, /name="sshPort" type="number" min="1" max="65535" value="22"/);
