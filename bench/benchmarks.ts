@@ -2,6 +2,7 @@ import type { Benchmark } from "./lib/benchmark";
 import { intake } from "./intake";
 import { stepOutput } from "./step-output";
 import { pushToStep } from "./push-to-step";
+import { pages } from "./pages";
 
 /** Every benchmark, in the order `npm run bench` runs them. A new one is a module exporting a `Benchmark`, added here. */
-export const BENCHMARKS: readonly Benchmark[] = [intake, pushToStep, stepOutput];
+export const BENCHMARKS: readonly Benchmark[] = [intake, pushToStep, stepOutput, pages];

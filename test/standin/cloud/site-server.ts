@@ -1,6 +1,7 @@
 import type http from "node:http";
 import { basicTokenAuth, parseAuthorization, verifyAccessToken, verifyAppJwt, type AuthOutcome } from "./auth";
 import { serveGitHttp } from "./git-backend";
+import { serveHostPage } from "./host-page";
 import { parseBody, readBody, sendJson } from "./http-util";
 import { missingScopes } from "./scopes";
 import type { ServerContext } from "./server-context";
@@ -8,7 +9,7 @@ import type { GitCall, RecordedCall } from "./types";
 
 /**
  * The site server (plays https://bitbucket.org): the JWT grant at POST /site/oauth2/access_token, and git
- * smart HTTP at /{workspace}/{repo}.git/… which requires an access token.
+ * smart HTTP at /{workspace}/{repo}.git/… which requires an access token, and the pages that frame the app (host-page.ts).
  */
 
 const TOKEN_PATH = "/site/oauth2/access_token";
@@ -133,6 +134,7 @@ export function createSiteHandler(ctx: ServerContext): http.RequestListener {
       accessToken(ctx, req, res, call).catch(onError);
       return;
     }
+    if (serveHostPage(ctx, req, res, method, path, query)) return;
     req.resume();
     sendJson(res, 404, { type: "error", error: { message: "Resource not found" } });
   };
