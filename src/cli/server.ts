@@ -13,7 +13,9 @@ import { loadConfig } from "../config/load-config";
 import { openStorage } from "../db/open-storage";
 import { createLogger } from "../log/logger";
 import { ServerCredentialsError } from "../forges/server/check-credentials";
-import { addServerConnection, connectionInfo, removeServerConnection, validPort } from "../forges/server/server-connections";
+import { addServerConnection, connectionInfo, credentialsOf, removeServerConnection, validPort } from "../forges/server/server-connections";
+import { listServerRepositories } from "../forges/server/server-repositories";
+import { addKeyToServerUser } from "../forges/server/server-ssh-key";
 import { disableServerAutoBuild, enableServerAutoBuild } from "../forges/server/server-webhooks";
 import { pinnedKnownHosts, resetHostKey } from "../forges/server/pin-host-key";
 import { tenantSshKey } from "../tenants/ssh-key-store";
@@ -22,6 +24,7 @@ import type { Io } from "./permissions";
 export const USAGE = `usage: pipelines server add --host <https://…> --username <name> [--ssh-port 22] [--token] [--http-clone]
                                       (password or token from the prompt, or stdin; never an argument)
        pipelines server list
+       pipelines server repos --id <id>                          the repositories the connection's user can see
        pipelines server remove --id <id>                         delete its webhooks and credentials
        pipelines server enable --id <id> --repository KEY/slug   auto-build: creates the repository's webhook
        pipelines server disable --id <id> --repository KEY/slug  deletes the webhook
@@ -72,7 +75,7 @@ export async function main(argv: string[], io: Io, env: Record<string, string | 
   const [command, ...rest] = argv;
   const id = Number(arg(rest, "id"));
   const repository = arg(rest, "repository");
-  const needsId = ["remove", "enable", "disable", "reset-host-key"].includes(command);
+  const needsId = ["remove", "enable", "disable", "reset-host-key", "repos"].includes(command);
   const valid =
     (command === "add" && Boolean(arg(rest, "host")) && Boolean(arg(rest, "username"))) ||
     command === "list" ||
@@ -105,7 +108,9 @@ export async function main(argv: string[], io: Io, env: Record<string, string | 
         });
         io.out(`connection ${added.tenant.id}: ${added.connection.host} (Bitbucket ${added.version}) as ${added.displayName}`);
         const key = await tenantSshKey(models, added.tenant);
-        io.out(`SSH key for cloning (add it to ${added.connection.username}'s SSH keys on the server): ${key.publicKey}`);
+        const addedKey = await addKeyToServerUser(credentialsOf(added.connection), key.publicKey, "Pipelines for Bitbucket");
+        if (addedKey.added) io.out(`SSH key for cloning added to ${added.connection.username}'s SSH keys on the server: ${key.publicKey}`);
+        else io.out(`SSH key for cloning (${addedKey.reason}; add it to ${added.connection.username}'s SSH keys on the server): ${key.publicKey}`);
         if (added.connection.cloneProtocol === "ssh") {
           try {
             await pinnedKnownHosts(added.connection);
@@ -141,6 +146,10 @@ export async function main(argv: string[], io: Io, env: Record<string, string | 
         const { webhookErrors } = await removeServerConnection(models, tenant);
         for (const e of webhookErrors) io.err(`warning: ${e}`);
         io.out(`connection ${id} removed`);
+      } else if (command === "repos") {
+        const { repositories, truncated } = await listServerRepositories(credentialsOf(conn));
+        for (const r of repositories) io.out(`${r.fullName}\t${r.name}${r.projectName ? `\t${r.projectName}` : ""}`);
+        if (truncated) io.err(`only the first ${repositories.length} repositories are listed`);
       } else if (command === "enable") {
         await enableServerAutoBuild(models, tenant, repository as string, config.baseUrl);
         io.out(`auto-builds enabled for ${repository}: webhook created`);

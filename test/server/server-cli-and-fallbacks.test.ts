@@ -40,7 +40,12 @@ describe("pipelines server CLI, HTTP clone and legacy build statuses (stand-in w
   it("add → list (masked) → enable → push → HTTP clone → legacy status → disable → remove", async () => {
     assert.equal(await run(["add", "--host", `${bbs.url}/`, "--username", "alice", "--ssh-port", "7999", "--http-clone"]), 0, lines.join("\n"));
     const id = Number(/^connection (\d+):/.exec(lines.find((l) => l.startsWith("connection ")) ?? "")?.[1]);
-    assert.ok(lines.some((l) => /^SSH key for cloning .*: ssh-ed25519 /.test(l)));
+    assert.ok(lines.some((l) => /^SSH key for cloning added to alice's SSH keys on the server: ssh-ed25519 /.test(l)), lines.join("\n"));
+    assert.equal(bbs.sshKeys.length, 1, "the workspace key was added through /rest/ssh/1.0/keys");
+    assert.equal(bbs.sshKeys[0].user, "alice");
+    lines.length = 0;
+    assert.equal(await run(["repos", "--id", String(id)]), 0);
+    assert.deepEqual(lines, ["PROJ/web\tweb\tProject PROJ"]);
     lines.length = 0;
     assert.equal(await run(["list"]), 0);
     assert.match(lines[0], new RegExp(`^${id}\\t${bbs.url}\\talice\\tpassword ••••••••\\tssh port 7999\\thttp`));

@@ -68,6 +68,10 @@ export class BitbucketServerStandin {
   private server: http.Server | null = null;
   private nextHookId = 1;
   private readonly known = new Set<string>();
+  /** Repositories as created ("PROJ/slug"), in order. */
+  private readonly repositories: string[] = [];
+  /** SSH keys added through /rest/ssh/1.0/keys, with the user they were added to. */
+  readonly sshKeys: { id: number; user: string; text: string; label: string | null }[] = [];
 
   constructor(private readonly opts: StartOptions = {}) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), "standin-server-"));
@@ -105,6 +109,7 @@ export class BitbucketServerStandin {
   async createRepository(repository: string): Promise<void> {
     await this.repos.init(this.gitDir(repository), "main");
     this.known.add(repository.toUpperCase());
+    this.repositories.push(repository);
   }
 
   async commit(repository: string, files: Record<string, string>, branch = "main", message?: string) {
@@ -204,7 +209,26 @@ export class BitbucketServerStandin {
       const name = decodeURIComponent(r[1]);
       return this.users.has(name) ? send(200, { name, slug: name, displayName: `The ${name}`, active: true, type: "NORMAL" }) : error(404, `User ${name} does not exist`);
     }
-    if (req.method === "GET" && u.pathname === "/rest/api/1.0/repos") return send(200, { size: this.known.size, values: [], isLastPage: true, start: 0, limit: 1 });
+    if (req.method === "GET" && u.pathname === "/rest/api/1.0/repos") {
+      // Paged like Server: start, limit, isLastPage, nextPageStart.
+      const start = Number(u.searchParams.get("start") ?? 0);
+      const limit = Math.min(Number(u.searchParams.get("limit") ?? 25), 1000);
+      const page = this.repositories.slice(start, start + limit).map((full) => {
+        const [key, slug] = full.split("/");
+        return { slug, name: slug, project: { key, name: `Project ${key}` }, links: { clone: [{ name: "ssh", href: `ssh://git@127.0.0.1/${key.toLowerCase()}/${slug}.git` }] } };
+      });
+      const isLastPage = start + limit >= this.repositories.length;
+      return send(200, { size: page.length, limit, start, isLastPage, values: page, ...(isLastPage ? {} : { nextPageStart: start + limit }) });
+    }
+    if (req.method === "POST" && u.pathname === "/rest/ssh/1.0/keys") {
+      const b = (body ?? {}) as { text?: unknown; label?: unknown };
+      if (typeof b.text !== "string" || !/^ssh-(ed25519|rsa) [A-Za-z0-9+/=]+/.test(b.text)) return error(400, "The key is not a valid SSH public key");
+      const blob = b.text.split(" ").slice(0, 2).join(" ");
+      if (this.sshKeys.some((k) => k.text.split(" ").slice(0, 2).join(" ") === blob)) return error(409, "This SSH key is already added to an account");
+      const key = { id: this.sshKeys.length + 1, user: auth.user, text: b.text, label: typeof b.label === "string" ? b.label : null };
+      this.sshKeys.push(key);
+      return send(201, { id: key.id, text: key.text, label: key.label });
+    }
 
     if ((r = m(/^\/rest\/(api\/latest|api\/1\.0)\/projects\/([^/]+)\/repos\/([^/]+)(\/.*)?$/))) {
       const repository = `${decodeURIComponent(r[2])}/${decodeURIComponent(r[3])}`;
