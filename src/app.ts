@@ -32,6 +32,16 @@ import { badgeGet, BADGE_PATH } from "./web/badge/badge-get";
 import { buildStepLogStreamGet } from "./web/api/build-step-log-stream-get";
 import { applicationPipelinesGet } from "./web/api/application-pipelines-get";
 import { tokenInHeaderOnly } from "./web/api/token-in-header-only";
+import { cloudCallerRegistry } from "./forges/forge-for";
+import { oauthSettings } from "./forges/cloud-oauth/oauth-settings";
+import { cloudWebhookPost } from "./forges/cloud-oauth/cloud-webhook-post";
+import { connectOrSession, sessionTenant } from "./web/oauth/session";
+import { oauthConnectGet } from "./web/oauth/oauth-connect-get";
+import { oauthCallbackGet } from "./web/oauth/oauth-callback-get";
+import { oauthBuildGet, oauthHomeGet, oauthSetupGet } from "./web/oauth/oauth-pages";
+import { oauthConnectionsGet, oauthDisconnectPost } from "./web/oauth/oauth-api";
+import { oauthAutoBuildChanged } from "./web/oauth/oauth-auto-build";
+import { registerSecret } from "./log/logger";
 
 export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../.." : "..");
 
@@ -100,13 +110,31 @@ export function createApp(deps: AppDeps): Promise<App> {
     const lifecycle = { ...verify, appKey, allowedHosts: config.allowedHosts, log, onTenantChanged: (clientKey: string) => tenants.forget(clientKey) };
     const inbox = new InboxWriter(models.sequelize);
     const json = express.json({ limit: "1mb" });
+    const oauth = oauthSettings(config);
+    if (oauth) registerSecret(oauth.secret);
+    const callerFor = cloudCallerRegistry(models, config);
+    const cloud = { callerFor, autoBuildChanged: oauth ? oauthAutoBuildChanged(models, callerFor, config.baseUrl) : undefined };
+    // The JSON API's two doors: a Connect context token, or the standalone pages' session (OAuth connections).
+    const session = sessionTenant(models);
+    const apiAuth = connectOrSession(connectJwt("context", verify), session);
 
     // Our routes are added before ACE's (it registers them a tick later), so ours answer /installed and webhooks.
     app.post("/installed", json, asyncHandler(lifecycleInstalledPost(lifecycle)));
     app.post("/uninstalled", json, asyncHandler(lifecycleUninstalledPost({ ...lifecycle, revokers: deps.revokers ?? [] })));
     app.post("/webhook/server/:hookKey", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(serverWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
+    if (oauth) app.post("/webhook/cloud/:hookKey", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(cloudWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
     app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, tenants, inbox, log, onStored: deps.onDeliveryStored })));
 
+    // Bitbucket Cloud through an OAuth consumer: setup help always; the grant and the standalone pages when configured.
+    app.get("/oauth/setup", oauthSetupGet(config.baseUrl, oauth?.key ?? null));
+    if (oauth) {
+      app.get("/oauth/connect", asyncHandler(oauthConnectGet(models, oauth)));
+      app.get("/oauth/callback", asyncHandler(oauthCallbackGet(models, oauth, log)));
+      app.get("/oauth", asyncHandler(oauthHomeGet(models)));
+      app.get("/oauth/builds/:id", asyncHandler(oauthBuildGet(models)));
+      app.get("/api/oauth/connections", asyncHandler(oauthConnectionsGet(models)));
+      app.post("/api/oauth/disconnect", session, asyncHandler(oauthDisconnectPost(models, callerFor, deps.revokers ?? [])));
+    }
     app.use("/static", express.static(path.join(PROJECT_ROOT, "public"), { maxAge: "1h", index: false }));
     const pages = { baseUrl: config.baseUrl, ctx: deps.engine.ctx, log };
     app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(pages)));
@@ -120,12 +148,12 @@ export function createApp(deps: AppDeps): Promise<App> {
     // The live log: the one API route whose context token may come in the URL (EventSource sends no headers).
     app.get("/api/builds/:id/steps/:n/log/stream", connectJwt("context", verify), asyncHandler(buildStepLogStreamGet(models, deps.engine.stepSignals)));
     app.use("/api", tokenInHeaderOnly);
-    app.get("/api/applications/:id/pipelines", connectJwt("context", verify), asyncHandler(applicationPipelinesGet(deps.engine.ctx)));
+    app.get("/api/applications/:id/pipelines", apiAuth, asyncHandler(applicationPipelinesGet(deps.engine.ctx)));
     // The JSON API: page actions, authenticated with a context token (AP.context.getToken()).
-    app.use("/api/applications", connectJwt("context", verify), applicationsRoutes(models));
-    app.use("/api/applications", contextToken(verify), applicationBuildsRoutes(deps.engine.ctx));
-    app.use("/api/builds", connectJwt("context", verify), buildsRoutes(deps.engine.ctx));
-    app.post("/api/ssh-key/bitbucket", connectJwt("context", verify), asyncHandler(sshKeyBitbucketPost(models)));
+    app.use("/api/applications", apiAuth, applicationsRoutes(models, cloud));
+    app.use("/api/applications", connectOrSession(contextToken(verify), session), applicationBuildsRoutes(deps.engine.ctx));
+    app.use("/api/builds", apiAuth, buildsRoutes(deps.engine.ctx));
+    app.post("/api/ssh-key/bitbucket", apiAuth, asyncHandler(sshKeyBitbucketPost(models, cloud)));
     // The runner API: remote runners (`npm run runner`), authenticated with a runner token.
     app.use("/runner", runnerApiRoutes({ models, jobs: deps.engine.jobs, log }));
     app.get("/healthz", (_req, res) => void res.json({ ok: true }));

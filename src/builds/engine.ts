@@ -69,7 +69,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
   const stepSignals = new StepSignals();
   const ctx: EngineContext = {
     models,
-    forgeFor: forgeRegistry(models),
+    forgeFor: forgeRegistry(models, config),
     log,
     concurrencyPerTenant: config.concurrencyPerTenant,
     logCapBytes: config.logCapBytes,

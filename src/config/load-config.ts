@@ -27,6 +27,33 @@ export interface Config {
   runnerSlots: number;
   /** The raw config.json, handed to ACE. */
   aceConfig: Record<string, unknown>;
+  /** The OAuth consumer ("Connect Bitbucket"), or null when none is configured. The secret is never logged. */
+  oauth: { key: string; secret: string } | null;
+  /** Bitbucket Cloud's site (authorize, token endpoint, git) and API, for OAuth connections. */
+  bitbucketUrl: string;
+  bitbucketApiUrl: string;
+}
+
+function urlSetting(name: string, raw: unknown, fallback: string): string {
+  if (raw === undefined || raw === "") return fallback;
+  try {
+    const u = new URL(String(raw));
+    if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error("not http(s)");
+    return u.toString().replace(/\/+$/, "");
+  } catch {
+    throw new ConfigError(name, `is not an http(s) URL (got "${String(raw)}")`);
+  }
+}
+
+/** PIPELINES_OAUTH_KEY / PIPELINES_OAUTH_SECRET, or config.json `pipelines.oauth.{key,secret}`: both or neither. */
+function oauthSetting(env: Env, pipelines: Record<string, unknown>): { key: string; secret: string } | null {
+  const json = (pipelines.oauth ?? {}) as Record<string, unknown>;
+  const key = env.PIPELINES_OAUTH_KEY ?? (typeof json.key === "string" ? json.key : undefined);
+  const secret = env.PIPELINES_OAUTH_SECRET ?? (typeof json.secret === "string" ? json.secret : undefined);
+  if (!key && !secret) return null;
+  if (!key) throw new ConfigError("PIPELINES_OAUTH_KEY", "is required when an OAuth consumer secret is set (the consumer's Key in Bitbucket)");
+  if (!secret) throw new ConfigError("PIPELINES_OAUTH_SECRET", "is required when an OAuth consumer key is set (the consumer's Secret in Bitbucket)");
+  return { key, secret };
 }
 
 type Env = Record<string, string | undefined>;
@@ -110,5 +137,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     inProcessRunner: boolSetting("PIPELINES_IN_PROCESS_RUNNER", env.PIPELINES_IN_PROCESS_RUNNER ?? pipelines.inProcessRunner, true),
     runnerSlots: intSetting("PIPELINES_RUNNER_SLOTS", env.PIPELINES_RUNNER_SLOTS ?? pipelines.runnerSlots, 2, 1, 64),
     aceConfig: json,
+    oauth: oauthSetting(env, pipelines),
+    bitbucketUrl: urlSetting("PIPELINES_BITBUCKET_URL", env.PIPELINES_BITBUCKET_URL ?? pipelines.bitbucketUrl, "https://bitbucket.org"),
+    bitbucketApiUrl: urlSetting("PIPELINES_BITBUCKET_API_URL", env.PIPELINES_BITBUCKET_API_URL ?? pipelines.bitbucketApiUrl, "https://api.bitbucket.org"),
   };
 }

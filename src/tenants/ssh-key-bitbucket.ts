@@ -1,6 +1,6 @@
 import type { Models, Tenant } from "../db/models";
-import { cloudApiRequest, type ApiResponse } from "../forges/cloud-connect/cloud-api";
-import { connectApiTenant } from "../forges/cloud-connect/connect-api-tenant";
+import type { ApiResponse } from "../forges/cloud-connect/cloud-api";
+import type { CloudCaller } from "../forges/cloud/cloud-caller";
 import { scopeInfo } from "../scopes/catalogue";
 import { parseScopeHeader } from "../scopes/effective-scopes";
 import { missingScopes } from "../scopes/compare-scopes";
@@ -49,13 +49,12 @@ function material(line: string): string {
  * account:write, through the tenant's API as the app) and remembers where it went. When Bitbucket says the key is
  * already used, the user's keys are listed to tell "already on your account" from "on someone else's".
  */
-export async function addSshKeyToBitbucket(models: Models, tenant: Tenant, user: string): Promise<AddSshKeyResult> {
-  const api = connectApiTenant(tenant);
+export async function addSshKeyToBitbucket(models: Models, tenant: Tenant, user: string, api: CloudCaller): Promise<AddSshKeyResult> {
   const row = await tenantSshKey(models, tenant);
   const path = `/2.0/users/${encodeURIComponent(user)}/ssh-keys`;
   let res: ApiResponse;
   try {
-    res = await cloudApiRequest(api, "POST", path, { body: { key: row.publicKey, label: SSH_KEY_LABEL }, timeoutMs: TIMEOUT_MS });
+    res = await api.request("POST", path, { body: { key: row.publicKey, label: SSH_KEY_LABEL }, timeoutMs: TIMEOUT_MS });
   } catch (err) {
     return unreachable(err);
   }
@@ -98,12 +97,12 @@ function uuidOf(res: ApiResponse): string | null {
 }
 
 /** Looks for the key among the user's SSH keys (first pages only: an account has few keys). */
-async function findOnAccount(api: ReturnType<typeof connectApiTenant>, path: string, key: string): Promise<{ onAccount: boolean; keyUuid: string | null }> {
+async function findOnAccount(api: CloudCaller, path: string, key: string): Promise<{ onAccount: boolean; keyUuid: string | null }> {
   let next: string | null = `${path}?pagelen=100`;
   for (let page = 0; next && page < 5; page++) {
     let res: ApiResponse;
     try {
-      res = await cloudApiRequest(api, "GET", next, { timeoutMs: TIMEOUT_MS });
+      res = await api.request("GET", next, { timeoutMs: TIMEOUT_MS });
     } catch {
       break;
     }

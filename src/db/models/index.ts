@@ -14,6 +14,7 @@ import { defineStatusOutbox, type StatusOutboxModel } from "./status-outbox";
 import { defineStep, type StepModel } from "./step";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 import { defineServerConnection, defineServerWebhook, SERVER_CONNECTION_SECRET_FIELDS, SERVER_WEBHOOK_SECRET_FIELDS, type ServerConnectionModel, type ServerWebhookModel } from "./server-connection";
+import { CLOUD_WEBHOOK_SECRET_FIELDS, defineCloudWebhook, defineOAuthConnection, defineOAuthSession, type CloudWebhookModel, type OAuthConnectionModel, type OAuthSessionModel } from "./oauth";
 import { defineTenantSshKey, TENANT_SSH_KEY_SECRET_FIELDS, type TenantSshKeyModel } from "./tenant-ssh-key";
 
 export interface Models {
@@ -33,6 +34,9 @@ export interface Models {
   TenantSshKey: TenantSshKeyModel;
   ServerConnection: ServerConnectionModel;
   ServerWebhook: ServerWebhookModel;
+  OAuthConnection: OAuthConnectionModel;
+  OAuthSession: OAuthSessionModel;
+  CloudWebhook: CloudWebhookModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -51,6 +55,8 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
   encryptSecretFields(ServerConnection, "server_connections", SERVER_CONNECTION_SECRET_FIELDS, box);
   const ServerWebhook = defineServerWebhook(sequelize);
   encryptSecretFields(ServerWebhook, "server_webhooks", SERVER_WEBHOOK_SECRET_FIELDS, box);
+  const CloudWebhook = defineCloudWebhook(sequelize);
+  encryptSecretFields(CloudWebhook, "cloud_webhooks", CLOUD_WEBHOOK_SECRET_FIELDS, box);
   return {
     sequelize,
     Tenant,
@@ -68,6 +74,9 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     TenantSshKey,
     ServerConnection,
     ServerWebhook,
+    OAuthConnection: defineOAuthConnection(sequelize),
+    OAuthSession: defineOAuthSession(sequelize),
+    CloudWebhook,
   };
 }
 
@@ -85,3 +94,4 @@ export type { Decision, DecisionOutcome } from "./decision";
 export type { Runner } from "./runner";
 export type { TenantSshKey } from "./tenant-ssh-key";
 export type { ServerConnection, ServerWebhook } from "./server-connection";
+export type { OAuthConnection, OAuthSession, CloudWebhook } from "./oauth";

@@ -1,5 +1,5 @@
 import { HttpError } from "../../http/http-error";
-import { cloudApiRequest, type CloudApiTenant } from "./cloud-api";
+import type { CloudCaller } from "../cloud/cloud-caller";
 
 export interface RepositoryInfo {
   fullName: string;
@@ -12,11 +12,11 @@ export interface RepositoryInfo {
  * Asks Bitbucket about a repository. Returns null when Bitbucket does not know it (404) or the installation may
  * not see it (403); any other failure is a 502 naming Bitbucket's answer.
  */
-export async function fetchRepository(tenant: CloudApiTenant, fullName: string): Promise<RepositoryInfo | null> {
+export async function fetchRepository(api: CloudCaller, fullName: string): Promise<RepositoryInfo | null> {
   const [workspace, slug] = fullName.split("/");
   let res;
   try {
-    res = await cloudApiRequest(tenant, "GET", `/2.0/repositories/${encodeURIComponent(workspace)}/${encodeURIComponent(slug)}`);
+    res = await api.request("GET", `/2.0/repositories/${encodeURIComponent(workspace)}/${encodeURIComponent(slug)}`);
   } catch (err) {
     throw new HttpError(502, `Bitbucket could not be reached (${(err as Error).message})`);
   }

@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { findApplication } from "../../applications/find-application";
 import type { EngineContext } from "../../builds/engine-context";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantOf } from "./tenant-auth";
 import { isSafeRefName } from "../../forges/events";
 import { badRequest, notFound } from "../../http/http-error";
 import { DEFAULT_PIPELINE_FILE, formatDiagnostic, parsePipelineFile, selectPipeline, type CustomVariable } from "../../pipelines";
@@ -27,7 +27,7 @@ export interface PipelinesJson {
  */
 export function applicationPipelinesGet(ctx: EngineContext) {
   return async (req: Request, res: Response) => {
-    const { tenant } = connectAuthOf(res);
+    const tenant = tenantOf(res);
     const app = await findApplication(ctx.models, tenant.id, req.params.id);
     const raw = req.query.branch;
     const branch = raw === undefined || raw === "" ? app.mainBranch : raw;

@@ -3,9 +3,9 @@ import { UniqueConstraintError } from "sequelize";
 import type { Models } from "../../db/models";
 import { revealSecret } from "../../db/encrypted-fields";
 import { asyncHandler } from "../../http/async-handler";
-import { badRequest, conflict, notFound } from "../../http/http-error";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
-import { connectApiTenant } from "../../forges/cloud-connect/connect-api-tenant";
+import { HttpError, badRequest, conflict, notFound } from "../../http/http-error";
+import { tenantOf } from "./tenant-auth";
+import type { CloudApiDeps } from "./cloud-api-deps";
 import { fetchRepository } from "../../forges/cloud-connect/fetch-repository";
 import { applicationJson } from "../../applications/application-json";
 import { findApplication } from "../../applications/find-application";
@@ -15,10 +15,9 @@ import { parseApplicationPatch, REPOSITORY_FULL_NAME, VARIABLE_NAME } from "../.
  * /api/applications — a repository becomes an application (auto-build and auto-cancel on). Mounted behind the
  * context-token check: every route is scoped to the caller's tenant.
  */
-export function applicationsRoutes(models: Models): Router {
+export function applicationsRoutes(models: Models, cloud: CloudApiDeps): Router {
   const r = Router();
   r.use(express.json({ limit: "256kb" }));
-  const tenantOf = (res: Response) => connectAuthOf(res).tenant;
 
   r.post(
     "/",
@@ -29,10 +28,18 @@ export function applicationsRoutes(models: Models): Router {
         throw badRequest('repository must be "<workspace>/<repo_slug>"');
       }
       if (await models.Application.findOne({ where: { tenantId: tenant.id, repository } })) throw conflict(`${repository} is already an application`);
-      const info = await fetchRepository(connectApiTenant(tenant), repository);
+      const info = await fetchRepository(cloud.callerFor(tenant), repository);
       if (!info) throw notFound(`Bitbucket does not know the repository ${repository} (or Pipelines may not see it)`);
       try {
         const app = await models.Application.create({ tenantId: tenant.id, repository: info.fullName, repositoryUuid: info.uuid, mainBranch: info.mainBranch, autoBuild: true, autoCancel: true });
+        if (cloud.autoBuildChanged) {
+          try {
+            await cloud.autoBuildChanged(tenant, app, true);
+          } catch (err) {
+            await app.destroy();
+            throw new HttpError(502, (err as Error).message);
+          }
+        }
         res.status(201).json(applicationJson(app));
       } catch (err) {
         if (err instanceof UniqueConstraintError) throw conflict(`${repository} is already an application`);
@@ -60,7 +67,17 @@ export function applicationsRoutes(models: Models): Router {
     "/:id",
     asyncHandler(async (req, res) => {
       const app = await findApplication(models, tenantOf(res).id, req.params.id);
-      await app.update(parseApplicationPatch(req.body));
+      const patch = parseApplicationPatch(req.body);
+      const wasOn = app.autoBuild;
+      await app.update(patch);
+      if (cloud.autoBuildChanged && patch.autoBuild !== undefined && patch.autoBuild !== wasOn) {
+        try {
+          await cloud.autoBuildChanged(tenantOf(res), app, patch.autoBuild);
+        } catch (err) {
+          await app.update({ autoBuild: wasOn });
+          throw new HttpError(502, (err as Error).message);
+        }
+      }
       res.json(applicationJson(app));
     }),
   );
@@ -69,6 +86,7 @@ export function applicationsRoutes(models: Models): Router {
     "/:id",
     asyncHandler(async (req, res) => {
       const app = await findApplication(models, tenantOf(res).id, req.params.id);
+      if (cloud.autoBuildChanged) await cloud.autoBuildChanged(tenantOf(res), app, false);
       await app.destroy();
       res.status(204).end();
     }),

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { buildJson } from "../../builds/build-json";
 import type { EngineContext } from "../../builds/engine-context";
 import { stopBuild } from "../../builds/stop-build";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantOf } from "./tenant-auth";
 import { conflict } from "../../http/http-error";
 import { findBuild } from "./find-build";
 
@@ -12,7 +12,7 @@ import { findBuild } from "./find-build";
  */
 export function buildCancelPost(ctx: EngineContext) {
   return async (req: Request, res: Response) => {
-    const { tenant } = connectAuthOf(res);
+    const tenant = tenantOf(res);
     const { build, app } = await findBuild(ctx.models, tenant.id, req.params.id);
     const stopped = await ctx.models.sequelize.transaction((tx) => stopBuild(ctx, tenant, app, build, "stopped by a user", tx));
     if (!stopped) throw conflict(`build #${build.number} has already finished (${build.state})`);

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { buildJson } from "../../builds/build-json";
 import type { EngineContext } from "../../builds/engine-context";
 import { rerunBuild } from "../../builds/rerun-build";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantOf } from "./tenant-auth";
 import { conflict, HttpError } from "../../http/http-error";
 import { findBuild } from "./find-build";
 import { unlessBitbucketUnavailable } from "./forge-unavailable";
@@ -10,7 +10,7 @@ import { unlessBitbucketUnavailable } from "./forge-unavailable";
 /** POST /api/builds/:id/rerun — a new build of the same commit, ref and pipeline. 201 with the new build; 409 while the build runs. */
 export function buildRerunPost(ctx: EngineContext) {
   return async (req: Request, res: Response) => {
-    const { tenant } = connectAuthOf(res);
+    const tenant = tenantOf(res);
     const { build, app } = await findBuild(ctx.models, tenant.id, req.params.id);
     const result = await unlessBitbucketUnavailable(() => rerunBuild(ctx, tenant, app, build));
     if (result.outcome === "unfinished") throw conflict(result.reason);

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { Op } from "sequelize";
 import type { Models } from "../../db/models";
 import type { StepState } from "../../db/models/step";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantOf } from "./tenant-auth";
 import { HttpError, notFound } from "../../http/http-error";
 import { parseByteRange } from "./byte-range";
 import { findBuild, stepIndexParam } from "./find-build";
@@ -60,7 +60,7 @@ async function writeLogRange(models: Models, stepId: number, start: number, end:
  */
 export function buildStepLogGet(models: Models) {
   return async (req: Request, res: Response) => {
-    const { build } = await findBuild(models, connectAuthOf(res).tenant.id, req.params.id);
+    const { build } = await findBuild(models, tenantOf(res).id, req.params.id);
     const index = stepIndexParam(req.params.n);
     const step = await models.Step.findOne({ where: { buildId: build.id, index }, attributes: ["id", "state", "logBytes"] });
     if (!step) throw notFound(`build #${build.number} has no step ${index}`);

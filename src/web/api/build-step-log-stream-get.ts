@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import type { Models } from "../../db/models";
 import type { StepSignals } from "../../builds/step-signals";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantOf } from "./tenant-auth";
 import { badRequest, notFound } from "../../http/http-error";
 import { AnsiRenderer, logLineHtml } from "../pages/ansi-html";
 import { LOG_COMPLETE, logPieces } from "./build-step-log-get";
@@ -61,7 +61,7 @@ export function buildStepLogStreamGet(models: Models, signals: StepSignals, opts
   const keepAliveMs = opts.keepAliveMs ?? 15_000;
   const maxLifetimeMs = opts.maxLifetimeMs ?? 10 * 60_000;
   return async (req: Request, res: Response) => {
-    const { build } = await findBuild(models, connectAuthOf(res).tenant.id, req.params.id);
+    const { build } = await findBuild(models, tenantOf(res).id, req.params.id);
     const index = stepIndexParam(req.params.n);
     const exists = await models.Step.findOne({ where: { buildId: build.id, index }, attributes: ["id"] });
     if (!exists) throw notFound(`build #${build.number} has no step ${index}`);

@@ -4,7 +4,7 @@ import type { Build, Models } from "../../db/models";
 import type { BuildAttributes, BuildState } from "../../db/models/build";
 import { findApplication } from "../../applications/find-application";
 import { buildSummaryJson } from "../../builds/build-json";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantOf } from "./tenant-auth";
 import { isSafeRefName } from "../../forges/events";
 import { badRequest } from "../../http/http-error";
 import { decodeCursor, encodeCursor, limitParam } from "./api-cursor";
@@ -68,7 +68,7 @@ export async function listBuilds(models: Models, applicationId: number, q: Build
 /** GET /api/applications/:id/builds?branch=&state=&cursor=&limit= — newest first, `{values, next}` (see listBuilds). */
 export function buildsListGet(models: Models) {
   return async (req: Request, res: Response) => {
-    const app = await findApplication(models, connectAuthOf(res).tenant.id, req.params.id);
+    const app = await findApplication(models, tenantOf(res).id, req.params.id);
     const { rows, next } = await listBuilds(models, app.id, parseBuildListQuery(req.query));
     res.json({ values: rows.map((b) => buildSummaryJson(b, app.repository)), next });
   };

@@ -3,7 +3,7 @@ import { findApplication } from "../../applications/find-application";
 import { buildJson } from "../../builds/build-json";
 import type { EngineContext } from "../../builds/engine-context";
 import { startBuild, type StartBuildRequest } from "../../builds/start-build";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantOf } from "./tenant-auth";
 import { isSafeRefName } from "../../forges/events";
 import { badRequest, HttpError } from "../../http/http-error";
 import { unlessBitbucketUnavailable } from "./forge-unavailable";
@@ -47,7 +47,7 @@ export function parseStartBuildBody(body: unknown): StartBuildRequest {
 /** POST /api/applications/:id/builds — "Run pipeline": a branch's pipeline, or a custom one with its variables. 201 with the build. */
 export function buildsPost(ctx: EngineContext) {
   return async (req: Request, res: Response) => {
-    const { tenant } = connectAuthOf(res);
+    const tenant = tenantOf(res);
     const app = await findApplication(ctx.models, tenant.id, req.params.id);
     const input = parseStartBuildBody(req.body);
     const result = await unlessBitbucketUnavailable(() => startBuild(ctx, tenant, app, input));

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { Op } from "sequelize";
 import type { Application, Decision, DecisionOutcome, Models } from "../../db/models";
 import { findApplication } from "../../applications/find-application";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantOf } from "./tenant-auth";
 import { decodeCursor, encodeCursor, limitParam } from "./api-cursor";
 
 /** One entry of "why did / didn't this run". */
@@ -61,7 +61,7 @@ export async function listDecisions(models: Models, app: Application, cursor: un
 /** GET /api/applications/:id/decisions?cursor=&limit= — "why did / didn't this run", newest first (see listDecisions). */
 export function decisionsGet(models: Models) {
   return async (req: Request, res: Response) => {
-    const app = await findApplication(models, connectAuthOf(res).tenant.id, req.params.id);
+    const app = await findApplication(models, tenantOf(res).id, req.params.id);
     res.json(await listDecisions(models, app, req.query.cursor, limitParam(req.query.limit)));
   };
 }

@@ -1,7 +1,8 @@
 import type { Request, Response } from "express";
 import type { Models } from "../../db/models";
 import { badRequest, HttpError } from "../../http/http-error";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { tenantAuthOf } from "./tenant-auth";
+import type { CloudApiDeps } from "./cloud-api-deps";
 import { addSshKeyToBitbucket } from "../../tenants/ssh-key-bitbucket";
 
 /**
@@ -10,12 +11,12 @@ import { addSshKeyToBitbucket } from "../../tenants/ssh-key-bitbucket";
  * page shows as they are: 201 added, 200 already there, 403 a missing scope, 409 on another account, 502 any other
  * answer of Bitbucket (its own message) or Bitbucket unreachable.
  */
-export function sshKeyBitbucketPost(models: Models) {
+export function sshKeyBitbucketPost(models: Models, cloud: CloudApiDeps) {
   return async (_req: Request, res: Response) => {
-    const { tenant, claims } = connectAuthOf(res);
-    const user = typeof claims.sub === "string" ? claims.sub.trim() : "";
+    const { tenant, user: actor } = tenantAuthOf(res);
+    const user = (actor ?? "").trim();
     if (!user) throw badRequest("this action needs a signed-in Bitbucket user (the context token names none)");
-    const result = await addSshKeyToBitbucket(models, tenant, user);
+    const result = await addSshKeyToBitbucket(models, tenant, user, cloud.callerFor(tenant));
     switch (result.outcome) {
       case "added":
         res.status(201).json({ result: "added", message: "Added the Pipelines SSH key to your Bitbucket account." });

@@ -1,5 +1,5 @@
 import type { Application, Tenant } from "../../db/models";
-import { connectApiTenant } from "../../forges/cloud-connect/connect-api-tenant";
+import { connectCaller } from "../../forges/cloud-connect/cloud-connect-forge";
 import { fetchRepository } from "../../forges/cloud-connect/fetch-repository";
 import type { Logger } from "../../log/logger";
 
@@ -18,7 +18,8 @@ export function knownMainBranch(app: Application, tenant: Tenant, log: Logger): 
   const last = asked.get(app.id);
   if (last !== undefined && Date.now() - last < ASK_AGAIN_MS) return null;
   asked.set(app.id, Date.now());
-  fetchRepository(connectApiTenant(tenant), app.repository)
+  Promise.resolve()
+    .then(() => fetchRepository(connectCaller(tenant), app.repository))
     .then(async (info) => {
       if (info?.mainBranch) await app.update({ mainBranch: info.mainBranch });
     })

@@ -1,5 +1,6 @@
 import { ok, paginate, tenantRepository, tenantWorkspace, type Route } from "./api-route";
 import { repositoryObject, teamAccount, workspaceObject } from "./objects";
+import { oauthUserJson } from "./oauth";
 
 /** GET /2.0/user, /2.0/workspaces/{ws}, /2.0/repositories/{ws}, /2.0/repositories/{ws}/{slug}. */
 export const accountRoutes: Route[] = [
@@ -8,7 +9,7 @@ export const accountRoutes: Route[] = [
     pattern: /^\/2\.0\/user\/?$/,
     scopes: ["account"],
     // A Connect app acts as the workspace it is installed in.
-    handle: (req) => ok(teamAccount(req.ctx.state.urls, req.ctx.state.workspace(req.install.workspace))),
+    handle: (req) => ok(oauthUserJson(req) ?? teamAccount(req.ctx.state.urls, req.ctx.state.workspace(req.install.workspace))),
   },
   {
     method: "GET",

@@ -84,6 +84,7 @@ export const hookRoutes: Route[] = [
         active: body.active === undefined ? true : Boolean(body.active),
         events: [...new Set(events as string[])],
         secretSet: typeof body.secret === "string" && body.secret !== "",
+        secret: typeof body.secret === "string" && body.secret !== "" ? body.secret : null,
         createdAt: new Date().toISOString(),
         clientKey: req.install.clientKey,
       };

@@ -1,5 +1,5 @@
 import type { ServerContext } from "./server-context";
-import type { InstallRecord, RepositoryRecord, WorkspaceRecord } from "./state";
+import { memberOf, type InstallRecord, type RepositoryRecord, type WorkspaceRecord } from "./state";
 
 /** The shape of one REST endpoint of the API stand-in, and helpers its handlers share. */
 
@@ -62,14 +62,14 @@ export function paginate<T>(req: ApiRequest, path: string, values: T[]): Record<
 export function tenantWorkspace(req: ApiRequest, slugOrUuid: string): WorkspaceRecord {
   const ws = req.ctx.state.findWorkspace(slugOrUuid);
   if (!ws) throw new ApiError(404, `No workspace with identifier '${slugOrUuid}'.`);
-  if (ws.slug !== req.install.workspace) throw new ApiError(403, "Your credentials lack access to this workspace.");
+  if (!memberOf(req.install, ws.slug)) throw new ApiError(403, "Your credentials lack access to this workspace.");
   return ws;
 }
 
 /** The repository, answered 404 like Bitbucket when it is absent or in another workspace than the caller's. */
 export function tenantRepository(req: ApiRequest, workspace: string, slug: string): RepositoryRecord {
   const repo = req.ctx.state.findRepository(workspace, slug);
-  if (!repo || repo.workspace !== req.install.workspace) {
+  if (!repo || !memberOf(req.install, repo.workspace)) {
     throw new ApiError(
       404,
       "You may not have access to this repository or it no longer exists in this workspace. If you think this repository exists and you have access, make sure you are authenticated.",

@@ -4,6 +4,7 @@ import { hookRoutes } from "./api-hooks";
 import { ApiError, type ApiRequest, type Route } from "./api-route";
 import { sourceRoutes } from "./api-source";
 import { sshKeyRoutes } from "./api-ssh-keys";
+import { oauthRoutes } from "./oauth";
 import { statusRoutes } from "./api-statuses";
 import { parseAuthorization, verifyAccessToken, verifyAppJwt, type AuthOutcome } from "./auth";
 import { parseBody, readBody, sendError, sendJson } from "./http-util";
@@ -17,7 +18,7 @@ import type { RecordedCall } from "./types";
  * the endpoint, and the endpoint itself.
  */
 
-const ROUTES: Route[] = [...accountRoutes, ...sourceRoutes, ...statusRoutes, ...hookRoutes, ...sshKeyRoutes];
+const ROUTES: Route[] = [...oauthRoutes, ...accountRoutes, ...sourceRoutes, ...statusRoutes, ...hookRoutes, ...sshKeyRoutes];
 
 function decodeParam(p: string | undefined): string {
   if (p === undefined) return "";

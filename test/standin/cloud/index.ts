@@ -36,6 +36,7 @@ import type {
   WebhookOptions,
 } from "./types";
 import { sendWebhook } from "./webhooks";
+import { createOAuthStandin, type OAuthStandin } from "./oauth";
 
 export type * from "./types";
 export type { FailureHandle } from "./failures";
@@ -53,6 +54,8 @@ export interface BitbucketCloud {
   readonly calls: RecordedCall[];
   /** Every git smart-HTTP request (never the token). */
   readonly gitCalls: GitCall[];
+  /** The OAuth consumer side: users, authorize and token endpoints, plain signed webhooks (oauth.ts). */
+  readonly oauth: OAuthStandin;
 
   // --- Connect lifecycle and webhooks ---------------------------------------------------------------
   install(appBaseUrl: string, opts?: InstallOptions): Promise<InstallResult>;
@@ -197,6 +200,7 @@ export async function startBitbucketCloud(opts: BitbucketCloudOptions = {}): Pro
     apiUrl: state.urls.api,
     calls: state.calls,
     gitCalls: state.gitCalls,
+    oauth: createOAuthStandin(state, repos, tokens, inflight),
 
     install: (appBaseUrl, o) => install(sender, appBaseUrl, o),
     uninstall: (appBaseUrl, clientKey, o) => uninstall(sender, appBaseUrl, clientKey, o),

@@ -2,9 +2,11 @@ import type http from "node:http";
 import { basicTokenAuth, parseAuthorization, verifyAccessToken, verifyAppJwt, type AuthOutcome } from "./auth";
 import { serveGitHttp } from "./git-backend";
 import { serveHostPage } from "./host-page";
+import { maybeOAuthToken, oauthAuthorize } from "./oauth";
 import { parseBody, readBody, sendJson } from "./http-util";
 import { missingScopes } from "./scopes";
 import type { ServerContext } from "./server-context";
+import { memberOf } from "./state";
 import type { GitCall, RecordedCall } from "./types";
 
 /**
@@ -22,7 +24,9 @@ function splitUrl(rawUrl: string): { path: string; query: string } {
 }
 
 async function accessToken(ctx: ServerContext, req: http.IncomingMessage, res: http.ServerResponse, call: RecordedCall): Promise<void> {
-  const raw = await readBody(req);
+  // An OAuth consumer's grant (authorization_code, refresh_token) is answered by oauth.ts.
+  const raw = call.method === "POST" ? await maybeOAuthToken(ctx, req, res, call) : await readBody(req);
+  if (raw === true) return;
   call.body = parseBody(raw, req.headers["content-type"]);
   if (call.method !== "POST") {
     sendJson(res, 405, { error: "invalid_request", error_description: "The token endpoint only accepts POST." });
@@ -77,7 +81,7 @@ async function git(ctx: ServerContext, req: http.IncomingMessage, res: http.Serv
     return;
   }
   const repo = ctx.state.findRepository(decodeURIComponent(m[1]), decodeURIComponent(m[2]));
-  if (!repo || repo.workspace !== outcome.install.workspace) {
+  if (!repo || !memberOf(outcome.install, repo.workspace)) {
     req.resume();
     res.writeHead(404, { "Content-Type": "text/plain" });
     res.end("Repository not found\n");
@@ -132,6 +136,10 @@ export function createSiteHandler(ctx: ServerContext): http.RequestListener {
     }
     if (path === TOKEN_PATH) {
       accessToken(ctx, req, res, call).catch(onError);
+      return;
+    }
+    if (path === "/site/oauth2/authorize") {
+      oauthAuthorize(ctx, req, res, query, call);
       return;
     }
     if (serveHostPage(ctx, req, res, method, path, query)) return;

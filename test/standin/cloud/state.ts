@@ -1,5 +1,6 @@
 import type { Descriptor } from "./descriptor";
 import { accountId, bracedUuid } from "./ids";
+import { OAuthState } from "./oauth-state";
 import type { GitCall, PullRequestSpec, RecordedCall, StatusRecord } from "./types";
 
 /** Everything the stand-in remembers: workspaces, installations, repositories and what the app did to them. */
@@ -28,6 +29,14 @@ export interface InstallRecord {
   installed: boolean;
   /** X-Hook-UUID per event, stable for the installation. */
   hookUuids: Map<string, string>;
+  /** An OAuth user's token acts in every workspace the user belongs to (oauth.ts); a Connect install in one. */
+  workspaces?: string[];
+  oauthUser?: string;
+}
+
+/** Whether the installation (or OAuth user) may act in the workspace. */
+export function memberOf(inst: InstallRecord, workspace: string): boolean {
+  return inst.workspaces ? inst.workspaces.includes(workspace) : inst.workspace === workspace;
 }
 
 export interface HookRecord {
@@ -37,6 +46,8 @@ export interface HookRecord {
   active: boolean;
   events: string[];
   secretSet: boolean;
+  /** The secret a plain (non-Connect) webhook is signed with (X-Hub-Signature). */
+  secret?: string | null;
   createdAt: string;
   clientKey: string | null;
 }
@@ -83,6 +94,7 @@ export class State {
   readonly repositories = new Map<string, RepositoryRecord>();
   readonly grantedScopes = new Map<string, string[]>();
   readonly sshKeys = new Map<string, SshKeyRecord>();
+  readonly oauth = new OAuthState();
   readonly calls: RecordedCall[] = [];
   readonly gitCalls: GitCall[] = [];
   /** The person who "pushes" in the stand-in: author of commits, actor of webhooks. */

@@ -5,6 +5,7 @@ import { sharedSecretKey } from "../../../tenants/tenant-keys";
 import type { TenantLookup } from "../../../tenants/tenant-lookup";
 import { CONTEXT_QSH, qshOf } from "./qsh";
 import { decodeUnverified, hasValidHs256Signature, TokenFormatError, type ConnectClaims, type DecodedToken } from "./token";
+import { setTenantAuth } from "../../../web/api/tenant-auth";
 
 /**
  * The two kinds of Connect token:
@@ -130,6 +131,7 @@ export function connectJwt(kind: TokenKind, deps: VerifyDeps): RequestHandler {
     verifyConnectRequest(req, kind, deps).then(
       (auth) => {
         res.locals.connect = auth;
+        setTenantAuth(res, { tenant: auth.tenant, user: typeof auth.claims.sub === "string" ? auth.claims.sub : null, via: "connect" });
         next();
       },
       (err: unknown) => next(err),

@@ -1,0 +1,90 @@
+import type { Tenant } from "../../db/models";
+import type { CallOutcome } from "../../builds/retry-policy";
+import { isFullHash, type ParsedDelivery } from "../events";
+import { ForgeUnavailableError, type CloneAccess, type CommitStatus, type Forge } from "../forge";
+import { repoPath, type ApiResponse, type CloudCaller } from "./cloud-caller";
+
+const MAX_FILE_BYTES = 1024 * 1024;
+
+/** What differs between the two doors to Bitbucket Cloud (Connect, OAuth); the REST calls are the same. */
+export interface CloudForgeParts {
+  /** The API caller of a tenant; `fresh` asks for new credentials first (after a 401). */
+  caller(tenant: Tenant, opts?: { fresh?: boolean }): Promise<CloudCaller>;
+  parseDelivery(eventKey: string, rawBody: string): ParsedDelivery;
+  cloneAccess(tenant: Tenant, repository: string): Promise<CloneAccess>;
+  buildPageUrl(tenant: Tenant, repository: string, build: { id: number; number: number }): string;
+  /** Whether statuses may be posted now (false: the credentials are known to be refused; nothing is sent). */
+  canPost?(tenant: Tenant): Promise<boolean>;
+}
+
+/** Calls the API; a network failure, a 5xx or a 429 becomes a ForgeUnavailableError (try again later). */
+async function call(caller: CloudCaller, method: string, path: string): Promise<ApiResponse> {
+  let res: ApiResponse;
+  try {
+    res = await caller.request(method, path);
+  } catch (err) {
+    if (err instanceof ForgeUnavailableError) throw err;
+    const timeout = (err as Error).name === "TimeoutError";
+    if (timeout || (err as Error).name === "TypeError") {
+      throw new ForgeUnavailableError(`Bitbucket could not be reached (${(err as Error).message})`, { error: timeout ? "timeout" : "network" });
+    }
+    throw err;
+  }
+  if (res.status === 429 || res.status >= 500) {
+    throw new ForgeUnavailableError(`Bitbucket answered HTTP ${res.status} to ${method} ${path.split("?")[0]}`, { status: res.status, retryAfter: res.headers.get("retry-after") });
+  }
+  return res;
+}
+
+/** Bitbucket Cloud's REST side of the Forge interface (files, commits, statuses), shared by Connect and OAuth. */
+export function cloudRestForge(parts: CloudForgeParts): Forge {
+  return {
+    parseDelivery: parts.parseDelivery,
+    cloneAccess: parts.cloneAccess,
+    buildPageUrl: parts.buildPageUrl,
+
+    async readFile(tenant, repository, commit, path) {
+      const res = await call(await parts.caller(tenant), "GET", `${repoPath(repository)}/src/${encodeURIComponent(commit)}/${path.split("/").map(encodeURIComponent).join("/")}`);
+      if (res.status === 404) return null;
+      if (res.status !== 200) throw new Error(`Bitbucket answered HTTP ${res.status} when Pipelines read ${path} at ${commit.slice(0, 12)}`);
+      if (Buffer.byteLength(res.text) > MAX_FILE_BYTES) throw new Error(`${path} is larger than 1 MiB`);
+      return res.text;
+    },
+
+    async resolveCommit(tenant, repository, hash) {
+      const res = await call(await parts.caller(tenant), "GET", `${repoPath(repository)}/commit/${encodeURIComponent(hash)}`);
+      if (res.status === 404) return null;
+      if (res.status !== 200) throw new Error(`Bitbucket answered HTTP ${res.status} when Pipelines looked up commit ${hash}`);
+      const full = res.json<{ hash?: unknown }>().hash;
+      // `hash` may also be a branch name (a build started by hand): only an abbreviated hash must prefix the answer.
+      if (!isFullHash(full) || (/^[0-9a-f]+$/.test(hash) && !full.startsWith(hash))) throw new Error(`Bitbucket answered commit ${String(full)} for ${hash}`);
+      return full;
+    },
+
+    async postStatus(tenant, repository, commit, status: CommitStatus, opts = {}): Promise<CallOutcome> {
+      // Credentials known to be refused: nothing is sent; the 401 ends the series (no stale credentials go out).
+      if (parts.canPost && !(await parts.canPost(tenant))) return { status: 401 };
+      let res: ApiResponse;
+      try {
+        const caller = await parts.caller(tenant, { fresh: opts.refreshCredentials });
+        res = await caller.request("POST", `${repoPath(repository)}/commit/${commit}/statuses/build`, {
+          body: {
+            key: status.key,
+            state: status.state,
+            name: status.name.slice(0, 255),
+            description: status.description.slice(0, 1024),
+            url: status.url,
+            ...(status.refname ? { refname: status.refname } : {}),
+          },
+        });
+      } catch (err) {
+        if (err instanceof ForgeUnavailableError) return err.outcome;
+        if ((err as Error).name === "TimeoutError") return { error: "timeout" };
+        if ((err as Error).name === "TypeError") return { error: "network" };
+        // Credentials that cannot be had (a refused refresh): final, like a second 401.
+        return { status: 401 };
+      }
+      return { status: res.status, retryAfter: res.headers.get("retry-after") };
+    },
+  };
+}
