@@ -39,8 +39,9 @@ const notice = (text: string) => `[pipelines] ${text}\n`;
 
 /**
  * Runs a claimed job: from its first step to the end of the pipeline, or to the next manual step. Each step gets a
- * fresh work tree of the commit (plus the artifacts of earlier steps), its own log, and `bash -e`; a failure ends
- * the job (in a parallel group without fail-fast, after the group's other steps). The lease is renewed in the
+ * fresh work tree of the commit (plus the artifacts of earlier steps), its own log, and `bash -e`; the steps of a
+ * `parallel` group run at the same time. A failure ends the job once its group is done (at once with fail-fast,
+ * which stops the group's other steps). The lease is renewed in the
  * background; if the build is stopped the running step is stopped, and if the lease is lost the job is abandoned
  * without reporting anything more (another runner owns it now).
  */
@@ -77,36 +78,56 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   // Artifacts outlive the job: a manual step later resumes the build in a new job (on this runner's disk).
   const artifactStore = join(o.cacheDir, "..", "artifacts", String(spec.build.id));
   await mkdir(home, { mode: 0o700 });
-  let fetched = false;
+  // The commit is fetched once per job, by the first step that needs it; work trees are added one at a time.
+  let fetching: Promise<void> | null = null;
+  let trees: Promise<unknown> = Promise.resolve();
   let pausedAt: number | undefined;
-  let groupFailed: number | undefined;
+  const dirs = (signal: AbortSignal): JobDirs => ({
+    ws,
+    home,
+    repoDir,
+    artifactStore,
+    signal,
+    abandoned: () => lost,
+    fetchOnce: (fetch) => (fetching ??= fetch()),
+    addTree: (add) => {
+      const next = trees.then(add, add);
+      trees = next.catch(() => undefined);
+      return next;
+    },
+  });
   try {
     const steps = spec.plan.steps;
-    for (let i = spec.startStep; i < steps.length; i++) {
-      const step = steps[i];
+    for (let i = spec.startStep; i < steps.length; ) {
       if (abort.signal.aborted) break;
-      if (groupFailed !== undefined && step.parallelGroup !== groupFailed) break;
-      if (i > spec.startStep && step.manual) {
+      if (i > spec.startStep && steps[i].manual) {
         pausedAt = i;
         break;
       }
-      const { stop } = await api.stepStarted(lease, i);
-      if (stop) break;
-      const state = await runOneStep(o, lease, step, i === spec.startStep, {
-        ws,
-        home,
-        repoDir,
-        artifactStore,
-        signal: abort.signal,
-        abandoned: () => lost,
-        fetched: () => fetched,
-        markFetched: () => (fetched = true),
-      });
-      if (state === "FAILED" || state === "TIMED_OUT") {
-        if (step.parallelGroup !== undefined && !step.failFast) groupFailed = step.parallelGroup;
-        else break;
+      // A parallel group runs at once: its steps side by side, each in its own work tree with its own log.
+      const group = [steps[i]];
+      while (steps[i].parallelGroup !== undefined && i + group.length < steps.length && steps[i + group.length].parallelGroup === steps[i].parallelGroup) {
+        group.push(steps[i + group.length]);
       }
-      if (state === "STOPPED") break;
+      const groupAbort = new AbortController();
+      const onJobAbort = () => groupAbort.abort();
+      abort.signal.addEventListener("abort", onJobAbort, { once: true });
+      const states = await Promise.all(
+        group.map(async (step) => {
+          const { stop } = await api.stepStarted(lease, step.index);
+          if (stop) {
+            abort.abort();
+            return "STOPPED";
+          }
+          const state = await runOneStep(o, lease, step, step.index === spec.startStep, dirs(groupAbort.signal));
+          // fail-fast: a failing step stops the rest of its group.
+          if ((state === "FAILED" || state === "TIMED_OUT") && step.failFast) groupAbort.abort();
+          return state;
+        }),
+      );
+      abort.signal.removeEventListener("abort", onJobAbort);
+      i += group.length;
+      if (states.some((st) => st !== "SUCCESSFUL" && st !== "SKIPPED")) break;
     }
     if (!lost) await api.jobFinished(lease, pausedAt === undefined ? {} : { pausedAt });
     if (pausedAt === undefined) await rm(artifactStore, { recursive: true, force: true });
@@ -129,8 +150,10 @@ interface JobDirs {
   signal: AbortSignal;
   /** The lease is lost or the runner is shutting down: report nothing more. */
   abandoned(): boolean;
-  fetched(): boolean;
-  markFetched(): void;
+  /** Runs `fetch` the first time; later callers wait for that same fetch. */
+  fetchOnce(fetch: () => Promise<void>): Promise<void>;
+  /** Runs `add` after every work tree added before it (git locks the repository while adding one). */
+  addTree(add: () => Promise<void>): Promise<unknown>;
 }
 
 async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, first: boolean, dirs: JobDirs): Promise<string> {
@@ -152,22 +175,22 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     const stepDir = join(dirs.ws, `step-${step.index}`);
     const cloneOn = spec.clone !== null && step.cloneEnabled && spec.plan.cloneEnabled !== false;
     if (cloneOn && spec.clone) {
-      if (!dirs.fetched()) {
-        await fetchCommit({
+      const clone = spec.clone;
+      await dirs.fetchOnce(() =>
+        fetchCommit({
           dir: dirs.repoDir,
-          url: spec.clone.url,
-          extraHeader: spec.clone.extraHeader,
-          ssh: spec.clone.ssh ?? null,
+          url: clone.url,
+          extraHeader: clone.extraHeader,
+          ssh: clone.ssh ?? null,
           commit: spec.build.commit,
           depth: step.cloneDepth ?? spec.plan.cloneDepth,
           ref: spec.build.refType === "pull-request" ? { type: "branch", name: spec.build.refName } : { type: spec.build.refType, name: spec.build.refName },
           home: dirs.home,
           signal: dirs.signal,
           say,
-        });
-        dirs.markFetched();
-      }
-      await addWorkTree(dirs.repoDir, stepDir, spec.build.commit, dirs.home);
+        }),
+      );
+      await dirs.addTree(() => addWorkTree(dirs.repoDir, stepDir, spec.build.commit, dirs.home));
     } else {
       await mkdir(stepDir, { recursive: true });
       await say("cloning is turned off for this step");

@@ -159,4 +159,46 @@ pipelines:
     assert.equal(done.state, "SUCCESSFUL", log);
     assert.match(log, /from build/);
   });
+
+  it("a parallel group runs its steps at the same time; fail-fast stops the rest of the group", async () => {
+    const w = await installWorld(bb, server);
+    const file = `pipelines:
+  default:
+    - parallel:
+        - step:
+            name: Left
+            script:
+              - date +%s%3N > /dev/null; echo "left start $(date +%s%3N)"; sleep 2; echo "left end $(date +%s%3N)"
+        - step:
+            name: Right
+            script:
+              - echo "right start $(date +%s%3N)"; sleep 2; echo "right end $(date +%s%3N)"
+    - parallel:
+        fail-fast: true
+        steps:
+          - step:
+              name: Breaks
+              script:
+                - sleep 1; exit 5
+          - step:
+              name: Long
+              script:
+                - sleep 60
+    - step:
+        name: After
+        script: [echo never]
+`;
+    const { commit } = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": file }, message: "parallel" });
+    const started = Date.now();
+    const build = await buildReaches(server, w.applicationId, commit.hash, ["SUCCESSFUL", "FAILED", "STOPPED"], 30_000);
+    assert.ok(Date.now() - started < 20_000, "fail-fast did not wait for the 60 s step");
+    const at = (log: string, what: string) => Number(new RegExp(`${what} (\\d+)`).exec(log)?.[1]);
+    const left = await stepLog(server, build.id, 0);
+    const right = await stepLog(server, build.id, 1);
+    assert.ok(at(left, "left start") < at(right, "right end") && at(right, "right start") < at(left, "left end"), `${left}\n${right}`);
+    const steps = await server.storage.models.Step.findAll({ where: { buildId: build.id }, order: [["index", "ASC"]] });
+    assert.deepEqual(steps.map((st) => st.state), ["SUCCESSFUL", "SUCCESSFUL", "FAILED", "STOPPED", "NOT_RUN"]);
+    assert.equal(build.state, "FAILED");
+    assert.equal(build.stateReason, 'step "Breaks" failed with exit code 5');
+  });
 });
