@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system programs Pipelines runs (git for checkouts and the test stand-in's git http-backend,
-# bash for step scripts, procps for process checks, openssh for SSH checkouts and the Server stand-in's sshd, chromium for the browser tests) when they are missing. Needs root for apt-get; prints what
-# to install otherwise. Safe to run repeatedly: does nothing when everything is there.
+# Installs the system programs Pipelines needs when they are missing: git (checkouts; the test stand-in's
+# git http-backend), bash (step scripts), procps (process checks) and the OpenSSH client (checkouts over SSH, host
+# keys). With `tests` it also installs what only the tests use: openssh-server (the Bitbucket Server stand-in runs a
+# real sshd) and chromium (the browser tests drive Debian's chromium through playwright-core, which downloads no
+# browser). Needs root for apt-get; prints what to install otherwise. Does nothing when everything is there.
 set -euo pipefail
 
 need=()
@@ -9,15 +11,14 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
 [ -x /usr/lib/git-core/git-http-backend ] || [ -x "$(git --exec-path 2>/dev/null)/git-http-backend" ] || need+=(git)
-# The Bitbucket Server stand-in serves git over SSH with a real sshd (test/standin/server); checkouts use ssh.
-command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
-command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1 || need+=(openssh-client)
-# The browser tests (test/browser) drive Debian's chromium through playwright-core, which downloads no browser.
-[ -x /usr/bin/chromium ] || need+=(chromium)
+{ command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1; } || need+=(openssh-client)
 for extra in "$@"; do
   case "$extra" in
-    sshd) ;; # always checked above
-    chromium) ;; # always checked above
+    tests)
+      command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+      [ -x /usr/bin/chromium ] || need+=(chromium)
+      ;;
+    *) echo "unknown argument: $extra (only: tests)" >&2; exit 2 ;;
   esac
 done
 [ ${#need[@]} -eq 0 ] && exit 0

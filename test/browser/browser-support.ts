@@ -32,7 +32,7 @@ export interface Chromium {
 export async function launchChromium(): Promise<Chromium> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(
-      `the browser tests need Debian's chromium at ${CHROMIUM}, which is missing: run "bash scripts/ensure-system-packages.sh" as root ` +
+      `the browser tests need Debian's chromium at ${CHROMIUM}, which is missing: run "bash scripts/ensure-system-packages.sh tests" as root ` +
         '(npm test runs it as pretest) or "apt-get install chromium"',
     );
   }

@@ -23,7 +23,7 @@ export class StandinSshd {
 
   static binary(): string {
     for (const p of ["/usr/sbin/sshd", "/usr/bin/sshd"]) if (fs.existsSync(p)) return p;
-    throw new Error("sshd is not installed (run scripts/ensure-system-packages.sh as root)");
+    throw new Error("sshd is not installed (run 'bash scripts/ensure-system-packages.sh tests' as root)");
   }
 
   private get hostKey(): string {
