@@ -197,6 +197,11 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     }
     const restored = step.downloadArtifacts === false ? 0 : await restoreArtifacts(dirs.artifactStore, stepDir);
     if (restored > 0) await say(`restored ${restored} artifact file${restored === 1 ? "" : "s"} from earlier steps`);
+    // Artifacts are kept on the runner that made them: a build resumed elsewhere (a manual step) has none here.
+    const madeEarlier = spec.plan.steps.some((s) => s.index < spec.startStep && s.artifacts.length > 0);
+    if (restored === 0 && step.downloadArtifacts !== false && madeEarlier && step.index === spec.startStep) {
+      await say("warning: the artifacts of earlier steps are kept on the runner that made them and are not on this one");
+    }
 
     if (step.condition) {
       const changed = cloneOn && spec.clone
