@@ -90,7 +90,7 @@
     P.token()
       .then(function (t) {
         if (current.build !== buildId || current.step !== step) return;
-        var url = P.base + "/api/builds/" + buildId + "/steps/" + step + "/log/stream" + P.query({ jwt: t, from: stream.lastId });
+        var url = P.base + "/api/builds/" + buildId + "/steps/" + step + "/log/stream" + P.query(Object.assign(P.streamAuth(t), { from: stream.lastId }));
         var source = new EventSource(url);
         stream.source = source;
         status("Live");

@@ -1,12 +1,16 @@
-// The configure page's actions. Every call to the app's API carries a context token from AP.context.getToken()
-// (the only kind of token action routes accept). Data from the server is put in the page with textContent only.
+// The configure page's actions. Inside Bitbucket every call to the app's API carries a context token from
+// AP.context.getToken() (the only kind of token action routes accept); standalone (`<body data-auth="session">`)
+// the session cookie goes with a same-origin request naming the workspace in `X-Pipelines-Tenant`. Data from the server is put in the page with textContent only.
 (function () {
   "use strict";
   var root = document.getElementById("configure");
   if (!root) return;
   var baseUrl = root.getAttribute("data-base-url") || "";
+  var session = document.body.getAttribute("data-auth") === "session";
+  var tenant = document.body.getAttribute("data-tenant") || "";
 
   function contextToken() {
+    if (session) return Promise.resolve("");
     return new Promise(function (resolve, reject) {
       if (typeof AP === "undefined" || !AP.context || typeof AP.context.getToken !== "function") {
         var notice = document.getElementById("configure-no-host");
@@ -24,7 +28,9 @@
   /** Calls the app's API; resolves with {status, body}, rejects with an Error carrying the app's message. */
   function api(method, path, body) {
     return contextToken().then(function (token) {
-      var init = { method: method, headers: { Authorization: "JWT " + token, Accept: "application/json" } };
+      var init = session
+        ? { method: method, credentials: "same-origin", headers: { "X-Pipelines-Tenant": tenant, Accept: "application/json" } }
+        : { method: method, headers: { Authorization: "JWT " + token, Accept: "application/json" } };
       if (body !== undefined) {
         init.headers["Content-Type"] = "application/json";
         init.body = JSON.stringify(body);

@@ -1,15 +1,21 @@
 /* global DOMParser */
-// Shared by the pages' scripts (served from /static; the pages have no inline script): context tokens, the app's
-// API, and fragments of pages. HTML goes into a page only when the server rendered it (escaped there); anything
+// Shared by the pages' scripts (served from /static; the pages have no inline script): how to authenticate, the
+// app's API, and fragments of pages. Inside Bitbucket a context token (AP.context.getToken) goes in
+// `Authorization: JWT …`; on a standalone page (`<body data-auth="session">`) the browser's session cookie goes
+// with a same-origin request and `X-Pipelines-Tenant` says which workspace (a custom header: no other site can
+// send it without a CORS preflight this app never answers). HTML goes into a page only when the server rendered it (escaped there); anything
 // else goes in through textContent.
 (function () {
   "use strict";
   var root = document.querySelector("[data-pipelines-root]");
   var base = root ? root.getAttribute("data-base-url") || "" : "";
   var cached = null;
+  var session = document.body.getAttribute("data-auth") === "session";
+  var tenant = document.body.getAttribute("data-tenant") || "";
 
   /** A context token from Bitbucket (AP.context.getToken), reused for a minute. */
   function token() {
+    if (session) return Promise.resolve("");
     if (cached && Date.now() - cached.at < 60000) return Promise.resolve(cached.value);
     return new Promise(function (resolve, reject) {
       if (typeof AP === "undefined" || !AP.context || typeof AP.context.getToken !== "function") {
@@ -41,12 +47,19 @@
   /** A request to the app with a context token; one retry with a fresh token after a 401. */
   function send(method, path, body, accept, retried) {
     return token().then(function (t) {
-      var init = { method: method, headers: { Authorization: "JWT " + t, Accept: accept } };
+      var init = session
+        ? { method: method, credentials: "same-origin", headers: { "X-Pipelines-Tenant": tenant, Accept: accept } }
+        : { method: method, headers: { Authorization: "JWT " + t, Accept: accept } };
       if (body !== undefined) {
         init.headers["Content-Type"] = "application/json";
         init.body = JSON.stringify(body);
       }
       return fetch(base + path, init).then(function (res) {
+        if (res.status === 401 && session) {
+          var err = new Error("Your session ended: sign in again (Connect Bitbucket).");
+          err.status = 401;
+          throw err;
+        }
         if (res.status === 401 && !retried) {
           forgetToken();
           return send(method, path, body, accept, true);
@@ -107,5 +120,13 @@
     el.hidden = !text;
   }
 
-  window.Pipelines = { root: root, base: base, token: token, forgetToken: forgetToken, query: query, api: api, fragment: fragment, swap: swap, message: message };
+  /**
+   * The query that authenticates the live log's EventSource (it cannot send headers): inside Bitbucket the context
+   * token `t`; standalone the workspace (the session cookie goes with it).
+   */
+  function streamAuth(t) {
+    return session ? { tenant: tenant } : { jwt: t };
+  }
+
+  window.Pipelines = { session: session, streamAuth: streamAuth, root: root, base: base, token: token, forgetToken: forgetToken, query: query, api: api, fragment: fragment, swap: swap, message: message };
 })();

@@ -35,7 +35,8 @@ import { tokenInHeaderOnly } from "./web/api/token-in-header-only";
 import { cloudCallerRegistry } from "./forges/forge-for";
 import { oauthSettings } from "./forges/cloud-oauth/oauth-settings";
 import { cloudWebhookPost } from "./forges/cloud-oauth/cloud-webhook-post";
-import { connectOrSession, sessionTenant } from "./web/oauth/session";
+import { connectOrSession, sessionTenant, sessionTenantFromQuery } from "./web/oauth/session";
+import { standaloneRoutes } from "./web/oauth/standalone-routes";
 import { oauthConnectGet } from "./web/oauth/oauth-connect-get";
 import { oauthCallbackGet } from "./web/oauth/oauth-callback-get";
 import { oauthBuildGet, oauthHomeGet, oauthSetupGet } from "./web/oauth/oauth-pages";
@@ -131,22 +132,27 @@ export function createApp(deps: AppDeps): Promise<App> {
       app.get("/oauth/connect", asyncHandler(oauthConnectGet(models, oauth)));
       app.get("/oauth/callback", asyncHandler(oauthCallbackGet(models, oauth, log)));
       app.get("/oauth", asyncHandler(oauthHomeGet(models)));
-      app.get("/oauth/builds/:id", asyncHandler(oauthBuildGet(models)));
+      app.get("/oauth/builds/:id", asyncHandler(oauthBuildGet(models, config.baseUrl)));
       app.get("/api/oauth/connections", asyncHandler(oauthConnectionsGet(models)));
       app.post("/api/oauth/disconnect", session, asyncHandler(oauthDisconnectPost(models, callerFor, deps.revokers ?? [])));
     }
     app.use("/static", express.static(path.join(PROJECT_ROOT, "public"), { maxAge: "1h", index: false }));
     const pages = { baseUrl: config.baseUrl, ctx: deps.engine.ctx, log };
+    // The same pages standalone (outside Bitbucket), behind the session: /app/….
+    if (oauth) app.use(standaloneRoutes(pages, models, callerFor));
     app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(pages)));
     app.get("/pages/builds", connectJwt("normal", verify), asyncHandler(buildsGet(pages)));
     app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl, models)));
-    // Fragments of pages, for their scripts to refresh regions: context token, in the Authorization header only.
-    app.get("/fragments/panel", tokenInHeaderOnly, connectJwt("context", verify), asyncHandler(panelFragmentGet(pages)));
-    app.get("/fragments/builds", tokenInHeaderOnly, connectJwt("context", verify), asyncHandler(buildsFragmentGet(pages)));
+    // Fragments of pages, for their scripts to refresh regions: context token, in the Authorization header only (or,
+    // standalone, the session with X-Pipelines-Tenant).
+    const fragmentAuth = connectOrSession(connectJwt("context", verify), session);
+    app.get("/fragments/panel", tokenInHeaderOnly, fragmentAuth, asyncHandler(panelFragmentGet(pages)));
+    app.get("/fragments/builds", tokenInHeaderOnly, fragmentAuth, asyncHandler(buildsFragmentGet(pages)));
     // Status badges: public, behind an unguessable token per application.
     app.get(BADGE_PATH, asyncHandler(badgeGet(models)));
-    // The live log: the one API route whose context token may come in the URL (EventSource sends no headers).
-    app.get("/api/builds/:id/steps/:n/log/stream", connectJwt("context", verify), asyncHandler(buildStepLogStreamGet(models, deps.engine.stepSignals)));
+    // The live log: the one API route whose context token may come in the URL (EventSource sends no headers);
+    // standalone, the session cookie with the workspace in `?tenant=`.
+    app.get("/api/builds/:id/steps/:n/log/stream", connectOrSession(connectJwt("context", verify), sessionTenantFromQuery(models)), asyncHandler(buildStepLogStreamGet(models, deps.engine.stepSignals)));
     app.use("/api", tokenInHeaderOnly);
     app.get("/api/applications/:id/pipelines", apiAuth, asyncHandler(applicationPipelinesGet(deps.engine.ctx)));
     // The JSON API: page actions, authenticated with a context token (AP.context.getToken()).

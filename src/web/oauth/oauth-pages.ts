@@ -6,6 +6,7 @@ import { callbackUrl } from "../../forges/cloud-oauth/oauth-settings";
 import { notFound } from "../../http/http-error";
 import { currentSession, sessionWorkspaces, TENANT_HEADER } from "./session";
 import { sessionConnections } from "./oauth-connections";
+import { standaloneLinks } from "../pages/repository-application";
 
 function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Pipelines for Bitbucket</title>
@@ -61,7 +62,7 @@ export function oauthHomeGet(models: Models) {
             ? `<span class="state">connected</span>`
             : `<span class="state reconnect">reconnect needed</span> — ${escapeHtml(c.reason ?? "")} <a href="/oauth/connect">Reconnect</a>`;
         const apps = c.applications.map((a) => `<li>${escapeHtml(a.repository)} (auto-build ${a.autoBuild ? "on" : "off"})</li>`).join("") || "<li>No applications yet.</li>";
-        return `<section data-tenant="${c.tenantId}"><h2>${escapeHtml(c.workspace)}</h2><p>${state}</p><ul>${apps}</ul>
+        return `<section data-tenant="${c.tenantId}"><h2><a href="/app/${encodeURIComponent(c.workspace)}">${escapeHtml(c.workspace)}</a></h2><p>${state}</p><ul>${apps}</ul>
 <button type="button" data-disconnect="${c.tenantId}">Disconnect</button></section>`;
       })
       .join("");
@@ -72,8 +73,11 @@ fetch("/api/oauth/disconnect",{method:"POST",headers:{"${TENANT_HEADER}":b.getAt
   };
 }
 
-/** GET /oauth/builds/:id — where a commit status links: the build's state and steps, for members of its workspace. */
-export function oauthBuildGet(models: Models) {
+/**
+ * GET /oauth/builds/:id — where a commit status links: the build's state and steps, for members of its workspace
+ * (anyone else: 404), with a link to it on the standalone builds page (its live log, Cancel, Re-run).
+ */
+export function oauthBuildGet(models: Models, baseUrl: string) {
   return async (req: Request, res: Response) => {
     const session = await currentSession(models, req);
     if (!session?.userUuid) {
@@ -86,13 +90,14 @@ export function oauthBuildGet(models: Models) {
     const app = await models.Application.findByPk(build.applicationId);
     const steps = await models.Step.findAll({ where: { buildId: build.id }, order: [["index", "ASC"]] });
     const list = steps.map((s) => `<li>${escapeHtml(s.name)}: ${escapeHtml(s.state)}</li>`).join("");
+    const full = app ? `<p><a data-testid="open-build" href="${escapeHtml(standaloneLinks(baseUrl, app.repository).build(build))}">Open the build with its log</a></p>` : "";
     send(
       res,
       200,
       page(
         `${app?.repository ?? ""} #${build.number}`,
         `<p>State: <strong class="build-state">${escapeHtml(build.state)}</strong>${build.stateReason ? ` — ${escapeHtml(build.stateReason)}` : ""}</p>
-<p>${escapeHtml(build.refName)} @ <code>${escapeHtml(build.commit.slice(0, 12))}</code></p><ol>${list}</ol>`,
+<p>${escapeHtml(build.refName)} @ <code>${escapeHtml(build.commit.slice(0, 12))}</code></p><ol>${list}</ol>${full}`,
       ),
     );
   };

@@ -63,6 +63,19 @@ export function sessionWorkspaces(session: OAuthSession): string[] {
 }
 
 /**
+ * The connected workspace `raw` (a tenant id) if the session's user belongs to it; any other (another user's, a
+ * Connect installation, a disconnected one) is a 404, exactly like another tenant's rows.
+ */
+async function memberTenant(models: Models, session: OAuthSession, raw: string, from: string) {
+  if (!/^\d{1,12}$/.test(raw)) throw new HttpError(400, `${from} must name a connected workspace (its id)`);
+  const tenant = await models.Tenant.findByPk(Number(raw));
+  if (!tenant || tenant.kind !== "cloud-oauth" || tenant.status !== "active" || !sessionWorkspaces(session).includes(tenant.principalUuid ?? "")) {
+    throw new HttpError(404, "no connected workspace of yours has this id");
+  }
+  return tenant;
+}
+
+/**
  * The session door to the JSON API: a signed-in session, and the `X-Pipelines-Tenant` header naming a connected
  * workspace the session's user belongs to (any other is a 404, exactly like another tenant's rows). A custom
  * header cannot be sent cross-site without a CORS preflight this app never answers, so the cookie alone cannot be
@@ -73,12 +86,24 @@ export function sessionTenant(models: Models): RequestHandler {
     (async () => {
       const session = await currentSession(models, req);
       if (!session?.userUuid) throw unauthorized("sign in with Bitbucket first (Connect Bitbucket), or send a Connect token");
-      const raw = req.get(TENANT_HEADER) ?? "";
-      if (!/^\d{1,12}$/.test(raw)) throw new HttpError(400, `the ${TENANT_HEADER} header must name a connected workspace (its id)`);
-      const tenant = await models.Tenant.findByPk(Number(raw));
-      if (!tenant || tenant.kind !== "cloud-oauth" || tenant.status !== "active" || !sessionWorkspaces(session).includes(tenant.principalUuid ?? "")) {
-        throw new HttpError(404, "no connected workspace of yours has this id");
-      }
+      const tenant = await memberTenant(models, session, req.get(TENANT_HEADER) ?? "", `the ${TENANT_HEADER} header`);
+      setTenantAuth(res, { tenant, user: session.userUuid, via: "session" });
+    })().then(() => next(), next);
+  };
+}
+
+/**
+ * The session door for the live log only (GET, read-only): EventSource sends no headers, so the workspace comes in
+ * `?tenant=`; the session cookie is the credential (SameSite=Lax: not sent on another site's subresource requests)
+ * and membership is checked exactly as for the header.
+ */
+export function sessionTenantFromQuery(models: Models): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    (async () => {
+      const session = await currentSession(models, req);
+      if (!session?.userUuid) throw unauthorized("sign in with Bitbucket first (Connect Bitbucket), or send a Connect token");
+      const raw = typeof req.query.tenant === "string" ? req.query.tenant : "";
+      const tenant = await memberTenant(models, session, raw, "the tenant parameter");
       setTenantAuth(res, { tenant, user: session.userUuid, via: "session" });
     })().then(() => next(), next);
   };

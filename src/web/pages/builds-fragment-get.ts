@@ -1,5 +1,5 @@
 import type { Request, Response } from "express";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { pageAuthOf } from "./page-auth";
 import { buildsModel, parseBuildsQuery } from "./builds-model";
 import { setFragmentHeaders } from "./page-headers";
 import type { PageDeps } from "./page-deps";
@@ -8,14 +8,15 @@ import { repositoryOf } from "./repository-param";
 /**
  * GET /fragments/builds?repoPath=&region=list,chart,build,decisions,badge&… — regions of the builds page without its
  * layout, for the page's script (filters, older pages, opening a build, refreshing a running one). Same query as the
- * page; only the regions asked for are read. Takes a context token, like every page action.
+ * page; only the regions asked for are read. Takes a context token, like every page action, or the session with `X-Pipelines-Tenant` (standalone).
  */
 export function buildsFragmentGet(deps: PageDeps) {
   return async (req: Request, res: Response) => {
-    const { tenant } = connectAuthOf(res);
+    const auth = pageAuthOf(res);
+    const { tenant } = auth;
     const repo = repositoryOf(req);
     const model = await buildsModel(deps, tenant, repo, parseBuildsQuery(req.query, true));
-    setFragmentHeaders(res, tenant.baseUrl);
+    setFragmentHeaders(res, auth);
     if (model.app?.buildMissing) res.status(404);
     res.render("builds", { baseUrl: deps.baseUrl, ...model, layout: false });
   };

@@ -91,7 +91,7 @@ export async function buildsModel(deps: PageDeps, tenant: Tenant, repo: { fullNa
   const app = await repositoryApplication(models, tenant, repo);
   const repository = app?.repository ?? repo.fullName;
   if (!app) return { repository, buildsUrl: null, app: null };
-  const links = bitbucketLinks(deps.ctx.forgeFor(tenant), tenant, app.repository);
+  const links = bitbucketLinks(deps.ctx.forgeFor(tenant), tenant, app.repository, deps.baseUrl);
   const now = Date.now();
   const view = (b: Parameters<typeof buildView>[0]) => buildView(b, app.repository, links.build(b), now);
   const { branch, state } = q.list;

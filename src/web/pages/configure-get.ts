@@ -1,10 +1,10 @@
 import type { Request, Response } from "express";
 import type { Models } from "../../db/models";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
 import { checkGrantedScopes } from "../../scopes/check-granted-scopes";
 import { tenantSshKey } from "../../tenants/ssh-key-store";
 import { setPageHeaders } from "./page-headers";
 import { hostScriptUrl } from "./host-script";
+import { pageAuthOf } from "./page-auth";
 import { applicationsView, permissionsView, sshKeyView } from "./configure-view";
 
 /** How long the page waits for Bitbucket to say which scopes it granted before it shows "could not check". */
@@ -13,26 +13,30 @@ const SCOPE_CHECK_TIMEOUT_MS = 3_000;
 /**
  * GET /pages/configure — the app's configure page for the workspace it is installed in: the workspace's SSH public
  * key (generated on first visit), the permissions Bitbucket granted (one API call; Bitbucket being down is shown,
- * not fatal), application variables, Bitbucket Server credentials (not available yet) and how to revoke access.
+ * not fatal), application variables, Bitbucket Server credentials (not available yet) and how to revoke access. The
+ * same page standalone at /app/:workspace/settings behind the session.
  */
 export function configureGet(appBaseUrl: string, models: Models) {
   return async (req: Request, res: Response) => {
-    const { tenant, claims } = connectAuthOf(res);
+    const auth = pageAuthOf(res);
+    const { tenant } = auth;
     const [key, scopes, applications] = await Promise.all([
       tenantSshKey(models, tenant),
       checkGrantedScopes(tenant, { timeoutMs: SCOPE_CHECK_TIMEOUT_MS }),
       applicationsView(models, tenant),
     ]);
-    setPageHeaders(res, tenant.baseUrl);
+    setPageHeaders(res, auth);
     res.render("configure", {
       title: "Configure",
       workspace: tenant.principalName ?? tenant.principalUuid,
-      // The user the page is opened for: the token's sub, or `userUuid={user.uuid}` of the (signed) page URL.
-      sshKey: sshKeyView(key, [claims.sub, typeof req.query.userUuid === "string" ? req.query.userUuid : undefined]),
+      // The user the page is opened for: the token's sub or the session's user; inside Bitbucket also
+      // `userUuid={user.uuid}` of the (signed) page URL.
+      sshKey: sshKeyView(key, [auth.user ?? undefined, !auth.standalone && typeof req.query.userUuid === "string" ? req.query.userUuid : undefined]),
       permissions: permissionsView(scopes),
       applications,
       baseUrl: appBaseUrl,
-      hostScriptUrl: hostScriptUrl(tenant.baseUrl),
+      hostScriptUrl: auth.standalone ? undefined : hostScriptUrl(tenant.baseUrl),
+      standalone: auth.standalone ? { tenantId: tenant.id, workspace: tenant.principalName ?? "" } : undefined,
     });
   };
 }

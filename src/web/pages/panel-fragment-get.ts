@@ -1,5 +1,5 @@
 import type { Request, Response } from "express";
-import { connectAuthOf } from "../../forges/cloud-connect/jwt/verify-request";
+import { pageAuthOf } from "./page-auth";
 import { setFragmentHeaders } from "./page-headers";
 import type { PageDeps } from "./page-deps";
 import { panelModel } from "./panel-model";
@@ -7,14 +7,16 @@ import { repositoryOf } from "./repository-param";
 
 /**
  * GET /fragments/panel?repoPath= — the panel without its layout, for the panel's script to refresh its regions
- * (after "Create application", and while builds run). Takes a context token, like every page action.
+ * (after "Create application", and while builds run). Takes a context token, like every page action, or the
+ * session with `X-Pipelines-Tenant` (standalone).
  */
 export function panelFragmentGet(deps: PageDeps) {
   return async (req: Request, res: Response) => {
-    const { tenant } = connectAuthOf(res);
+    const auth = pageAuthOf(res);
+    const { tenant } = auth;
     const repo = repositoryOf(req);
     const model = await panelModel(deps, tenant, repo);
-    setFragmentHeaders(res, tenant.baseUrl);
+    setFragmentHeaders(res, auth);
     res.render("panel", { baseUrl: deps.baseUrl, ...model, layout: false });
   };
 }

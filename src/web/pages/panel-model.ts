@@ -37,7 +37,7 @@ export async function panelModel(deps: PageDeps, tenant: Tenant, repo: { fullNam
   const app = await repositoryApplication(models, tenant, repo);
   const repository = app?.repository ?? repo.fullName;
   if (!app) return { repository, app: null };
-  const links = bitbucketLinks(deps.ctx.forgeFor(tenant), tenant, app.repository);
+  const links = bitbucketLinks(deps.ctx.forgeFor(tenant), tenant, app.repository, deps.baseUrl);
   const mainBranch = knownMainBranch(app, tenant, deps.log);
   const [recent, mainRow, lately] = await Promise.all([
     listBuilds(models, app.id, { cursor: null, limit: 5 }),

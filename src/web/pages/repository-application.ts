@@ -11,8 +11,22 @@ export async function repositoryApplication(models: Models, tenant: Tenant, repo
   return models.Application.findOne({ where: { tenantId: tenant.id, repositoryUuid: repo.uuid } });
 }
 
-/** Where a person sees a build inside Bitbucket, and the builds page itself (the same page without a build). */
-export function bitbucketLinks(forge: Forge, tenant: Tenant, repository: string) {
+/** The standalone pages of a repository (OAuth connections have no page inside Bitbucket): `/app/:workspace/:repo`. */
+export function standaloneLinks(baseUrl: string, repository: string) {
+  const page = `${baseUrl.replace(/\/+$/, "")}/app/${repository.split("/").map(encodeURIComponent).join("/")}`;
+  return {
+    panel: () => page,
+    build: (b: { id: number; number: number }) => `${page}/builds?build=${b.id}`,
+    buildsPage: () => `${page}/builds`,
+  };
+}
+
+/**
+ * Where a person sees a build, and the builds page itself (the same page without a build): inside Bitbucket for
+ * Connect and Server tenants (the forge says where), the standalone pages for OAuth connections.
+ */
+export function bitbucketLinks(forge: Forge, tenant: Tenant, repository: string, baseUrl?: string) {
+  if (tenant.kind === "cloud-oauth" && baseUrl !== undefined) return standaloneLinks(baseUrl, repository);
   return {
     build: (b: { id: number; number: number }) => forge.buildPageUrl(tenant, repository, b),
     buildsPage(): string {
