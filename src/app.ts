@@ -142,7 +142,7 @@ export function createApp(deps: AppDeps): Promise<App> {
     if (oauth) app.use(standaloneRoutes(pages, models, callerFor));
     app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(pages)));
     app.get("/pages/builds", connectJwt("normal", verify), asyncHandler(buildsGet(pages)));
-    app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl, models)));
+    app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl, models, callerFor)));
     // Fragments of pages, for their scripts to refresh regions: context token, in the Authorization header only (or,
     // standalone, the session with X-Pipelines-Tenant).
     const fragmentAuth = connectOrSession(connectJwt("context", verify), session);

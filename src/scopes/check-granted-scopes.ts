@@ -1,6 +1,7 @@
 import type { Tenant } from "../db/models";
 import { sharedSecretKey } from "../tenants/tenant-keys";
-import { cloudApiRequest } from "../forges/cloud-connect/cloud-api";
+import { connectCaller } from "../forges/cloud-connect/cloud-connect-forge";
+import type { CloudCaller } from "../forges/cloud/cloud-caller";
 import { PIPELINES_SCOPES } from "./catalogue";
 import { missingScopes, type MissingScope } from "./compare-scopes";
 import { parseScopeHeader } from "./effective-scopes";
@@ -19,23 +20,28 @@ export type GrantedScopesCheck =
   | { outcome: "unreachable"; message: string };
 
 /**
- * Calls the tenant's API once, as the app (a repository list of one, which every installation may read), and reads
- * the scopes Bitbucket granted from `X-OAuth-Scopes`. A 403 that carries the header still tells what is granted
- * (it may be a scope that is missing). Never throws for a network failure: the configure page must render anyway.
+ * Calls the tenant's API once with its own credentials (a repository list of one, which every installation or
+ * connection may read) and reads the scopes Bitbucket granted from `X-OAuth-Scopes`. A 403 that carries the header
+ * still tells what is granted (it may be a scope that is missing). Never throws for a network failure: the configure
+ * page must render anyway. `callerFor` gives the tenant's Cloud API (Connect JWT or OAuth token); without one (a
+ * Bitbucket Server connection) there is nothing to check.
  */
-export async function checkGrantedScopes(tenant: Tenant, opts: { required?: readonly string[]; timeoutMs?: number } = {}): Promise<GrantedScopesCheck> {
-  const key = sharedSecretKey(tenant);
-  if (tenant.kind !== "cloud-connect" || !key || !tenant.baseApiUrl || !tenant.appKey || !tenant.principalUuid) {
-    return { outcome: "not-connect", message: `${tenant.clientKey} is not a Connect installation with an API URL` };
+export async function checkGrantedScopes(
+  tenant: Tenant,
+  opts: { required?: readonly string[]; timeoutMs?: number; callerFor?: (tenant: Tenant) => CloudCaller } = {},
+): Promise<GrantedScopesCheck> {
+  let caller: CloudCaller;
+  try {
+    if (!tenant.principalUuid || !tenant.baseApiUrl) throw new Error("no API URL");
+    if (opts.callerFor) caller = opts.callerFor(tenant);
+    else if (tenant.kind === "cloud-connect" && sharedSecretKey(tenant)) caller = connectCaller(tenant);
+    else throw new Error("no Cloud API");
+  } catch {
+    return { outcome: "not-connect", message: `${tenant.clientKey} is not a Bitbucket Cloud installation or connection with an API URL` };
   }
   let res;
   try {
-    res = await cloudApiRequest(
-      { appKey: tenant.appKey, clientKey: tenant.clientKey, baseApiUrl: tenant.baseApiUrl, key },
-      "GET",
-      `/2.0/repositories/${encodeURIComponent(tenant.principalUuid)}?pagelen=1`,
-      { timeoutMs: opts.timeoutMs },
-    );
+    res = await caller.request("GET", `/2.0/repositories/${encodeURIComponent(tenant.principalUuid)}?pagelen=1`, { timeoutMs: opts.timeoutMs });
   } catch (err) {
     const e = err as Error;
     const why = e.name === "TimeoutError" ? "it did not answer in time" : (e.cause as Error | undefined)?.message ?? e.message;

@@ -158,6 +158,9 @@ describe("standalone pages behind the OAuth session (stand-in)", function () {
     assert.match(settings.html, /data-auth="session"/);
     assert.match(settings.html, /data-testid="standalone-revoke"/);
     assert.match(settings.html, /id="permissions-table"/);
+    // The scope check goes through the connection's own token (not only Connect's JWT).
+    assert.doesNotMatch(settings.html, /Could not check what Bitbucket granted/);
+    assert.match(settings.html, /Bitbucket granted every scope Pipelines needs|scopes? (is|are) missing/);
     const added = await call(alice, `${server.url}/api/ssh-key/bitbucket`, tenantA, "POST");
     assert.equal(added.status, 201, added.text);
     assert.match((await page(alice, `${server.url}/app/team-a/settings`)).html, /Added to your Bitbucket account/);

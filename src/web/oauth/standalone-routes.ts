@@ -26,7 +26,7 @@ export function standaloneRoutes(pages: PageDeps, models: Models, callerFor: (te
   const member = standaloneWorkspace(models);
   router.get("/app", asyncHandler(standaloneWorkspacesGet(pages.baseUrl, models)));
   router.get("/app/:workspace", member, asyncHandler(standaloneWorkspaceGet(pages, models, callerFor)));
-  router.get("/app/:workspace/settings", member, asyncHandler(configureGet(pages.baseUrl, models)));
+  router.get("/app/:workspace/settings", member, asyncHandler(configureGet(pages.baseUrl, models, callerFor)));
   router.get("/app/:workspace/:repo", member, asyncHandler(panelGet(pages)));
   router.get("/app/:workspace/:repo/builds", member, asyncHandler(buildsGet(pages)));
   return router;

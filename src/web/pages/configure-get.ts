@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
-import type { Models } from "../../db/models";
+import type { Models, Tenant } from "../../db/models";
+import type { CloudCaller } from "../../forges/cloud/cloud-caller";
 import { checkGrantedScopes } from "../../scopes/check-granted-scopes";
 import { tenantSshKey } from "../../tenants/ssh-key-store";
 import { setPageHeaders } from "./page-headers";
@@ -16,13 +17,13 @@ const SCOPE_CHECK_TIMEOUT_MS = 3_000;
  * not fatal), application variables, Bitbucket Server credentials (not available yet) and how to revoke access. The
  * same page standalone at /app/:workspace/settings behind the session.
  */
-export function configureGet(appBaseUrl: string, models: Models) {
+export function configureGet(appBaseUrl: string, models: Models, callerFor?: (tenant: Tenant) => CloudCaller) {
   return async (req: Request, res: Response) => {
     const auth = pageAuthOf(res);
     const { tenant } = auth;
     const [key, scopes, applications] = await Promise.all([
       tenantSshKey(models, tenant),
-      checkGrantedScopes(tenant, { timeoutMs: SCOPE_CHECK_TIMEOUT_MS }),
+      checkGrantedScopes(tenant, { timeoutMs: SCOPE_CHECK_TIMEOUT_MS, callerFor }),
       applicationsView(models, tenant),
     ]);
     setPageHeaders(res, auth);
