@@ -37,6 +37,7 @@ import { oauthSettings } from "./forges/cloud-oauth/oauth-settings";
 import { cloudWebhookPost } from "./forges/cloud-oauth/cloud-webhook-post";
 import { connectOrSession, sessionTenant, sessionTenantFromQuery } from "./web/oauth/session";
 import { standaloneRoutes } from "./web/oauth/standalone-routes";
+import { serverLoginRoutes } from "./web/server-login/server-login-routes";
 import { oauthConnectGet } from "./web/oauth/oauth-connect-get";
 import { oauthCallbackGet } from "./web/oauth/oauth-callback-get";
 import { oauthBuildGet, oauthHomeGet, oauthSetupGet } from "./web/oauth/oauth-pages";
@@ -140,6 +141,8 @@ export function createApp(deps: AppDeps): Promise<App> {
     const pages = { baseUrl: config.baseUrl, ctx: deps.engine.ctx, log };
     // The same pages standalone (outside Bitbucket), behind the session: /app/….
     if (oauth) app.use(standaloneRoutes(pages, models, callerFor));
+    // Bitbucket Server users sign in with their Server credentials: /server/login, /server/:tenantId/….
+    app.use(serverLoginRoutes(pages, models, log));
     app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(pages)));
     app.get("/pages/builds", connectJwt("normal", verify), asyncHandler(buildsGet(pages)));
     app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl, models, callerFor)));

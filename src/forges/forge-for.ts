@@ -14,7 +14,7 @@ export type ForgeFor = (tenant: Tenant) => Forge;
 
 /** The forge of each kind of tenant; the only place that knows which kinds exist. */
 export function forgeRegistry(models: Models, config?: Config): ForgeFor {
-  const forges: Partial<Record<TenantKind, Forge>> = { "cloud-connect": cloudConnectForge(models), server: serverForge(models) };
+  const forges: Partial<Record<TenantKind, Forge>> = { "cloud-connect": cloudConnectForge(models), server: serverForge(models, config?.baseUrl) };
   const oauth = config && oauthSettings(config);
   if (config && oauth) forges["cloud-oauth"] = cloudOAuthForge(models, oauth, config.baseUrl);
   return (tenant) => {

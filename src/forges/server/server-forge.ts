@@ -31,8 +31,11 @@ async function call(models: Models, tenant: Tenant, method: string, path: string
   return res;
 }
 
-/** Bitbucket Server / Data Center through stored credentials: REST with Basic or Bearer, git over SSH (or HTTP). */
-export function serverForge(models: Models): Forge {
+/**
+ * Bitbucket Server / Data Center through stored credentials: REST with Basic or Bearer, git over SSH (or HTTP).
+ * `baseUrl` is the service's public URL: statuses link to the repository's builds page behind the Server login.
+ */
+export function serverForge(models: Models, baseUrl?: string): Forge {
   return {
     parseDelivery(eventKey: string, rawBody: string): ParsedDelivery {
       let body: unknown;
@@ -83,9 +86,12 @@ export function serverForge(models: Models): Forge {
       };
     },
 
-    buildPageUrl(tenant, repository) {
-      // Server tenants have no Pipelines page of their own yet: the status links to the repository's commits.
+    buildPageUrl(tenant, repository, build) {
+      // The build on the repository's builds page (the Server user signs in with their Server credentials).
+      // (The same address as serverBuildsPath of src/web/server-login/server-paths.ts.)
       const [key, slug] = repository.split("/");
+      if (baseUrl) return `${baseUrl.replace(/\/+$/, "")}/server/${tenant.id}/${encodeURIComponent(key)}/${encodeURIComponent(slug)}/builds?build=${build.id}`;
+      // Without the service's URL (a forge made outside the service): the repository's commits on the Server.
       return `${tenant.baseUrl.replace(/\/+$/, "")}/projects/${encodeURIComponent(key)}/repos/${encodeURIComponent(slug)}/commits`;
     },
 

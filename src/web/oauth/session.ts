@@ -4,6 +4,7 @@ import { Op } from "sequelize";
 import type { Models, OAuthSession } from "../../db/models";
 import { HttpError, unauthorized } from "../../http/http-error";
 import { setTenantAuth } from "../api/tenant-auth";
+import { serverGrantOf, serverMemberTenant } from "../server-login/server-grant";
 
 /** A session lasts 12 hours; then "Connect Bitbucket" signs in again. */
 export const SESSION_TTL_MS = 12 * 3600_000;
@@ -41,9 +42,9 @@ export async function currentSession(models: Models, req: Request): Promise<OAut
 }
 
 /** A new session (its cookie set: HttpOnly, SameSite=Lax, Secure over https). The cookie value is never stored. */
-export async function newSession(models: Models, req: Request, res: Response): Promise<OAuthSession> {
+export async function newSession(models: Models, req: Request, res: Response, who: { userUuid?: string; userName?: string; workspaceUuids?: string } = {}): Promise<OAuthSession> {
   const value = randomBytes(32).toString("base64url");
-  const session = await models.OAuthSession.create({ sessionHash: sha256(value), expiresAt: new Date(Date.now() + SESSION_TTL_MS) });
+  const session = await models.OAuthSession.create({ sessionHash: sha256(value), expiresAt: new Date(Date.now() + SESSION_TTL_MS), ...who });
   res.cookie(cookieName(req), value, { httpOnly: true, sameSite: "lax", secure: req.secure, path: "/", maxAge: SESSION_TTL_MS });
   return session;
 }
@@ -52,8 +53,9 @@ export function clearSessionCookie(req: Request, res: Response): void {
   res.clearCookie(cookieName(req), { httpOnly: true, sameSite: "lax", secure: req.secure, path: "/" });
 }
 
-/** The workspace uuids a signed-in session may see. */
+/** The workspace uuids a signed-in session may see (none for a Bitbucket Server session). */
 export function sessionWorkspaces(session: OAuthSession): string[] {
+  if (serverGrantOf(session)) return [];
   try {
     const list = JSON.parse(session.workspaceUuids ?? "[]") as unknown;
     return Array.isArray(list) ? list.filter((v): v is string => typeof v === "string") : [];
@@ -66,7 +68,9 @@ export function sessionWorkspaces(session: OAuthSession): string[] {
  * The connected workspace `raw` (a tenant id) if the session's user belongs to it; any other (another user's, a
  * Connect installation, a disconnected one) is a 404, exactly like another tenant's rows.
  */
-async function memberTenant(models: Models, session: OAuthSession, raw: string, from: string) {
+async function memberTenant(models: Models, session: OAuthSession, raw: string, from: string, req: Request) {
+  const grant = serverGrantOf(session);
+  if (grant) return serverMemberTenant(models, grant, raw, from, req);
   if (!/^\d{1,12}$/.test(raw)) throw new HttpError(400, `${from} must name a connected workspace (its id)`);
   const tenant = await models.Tenant.findByPk(Number(raw));
   if (!tenant || tenant.kind !== "cloud-oauth" || tenant.status !== "active" || !sessionWorkspaces(session).includes(tenant.principalUuid ?? "")) {
@@ -86,8 +90,8 @@ export function sessionTenant(models: Models): RequestHandler {
     (async () => {
       const session = await currentSession(models, req);
       if (!session?.userUuid) throw unauthorized("sign in with Bitbucket first (Connect Bitbucket), or send a Connect token");
-      const tenant = await memberTenant(models, session, req.get(TENANT_HEADER) ?? "", `the ${TENANT_HEADER} header`);
-      setTenantAuth(res, { tenant, user: session.userUuid, via: "session" });
+      const tenant = await memberTenant(models, session, req.get(TENANT_HEADER) ?? "", `the ${TENANT_HEADER} header`, req);
+      setTenantAuth(res, { tenant, user: serverGrantOf(session)?.username ?? session.userUuid, via: "session" });
     })().then(() => next(), next);
   };
 }
@@ -103,8 +107,8 @@ export function sessionTenantFromQuery(models: Models): RequestHandler {
       const session = await currentSession(models, req);
       if (!session?.userUuid) throw unauthorized("sign in with Bitbucket first (Connect Bitbucket), or send a Connect token");
       const raw = typeof req.query.tenant === "string" ? req.query.tenant : "";
-      const tenant = await memberTenant(models, session, raw, "the tenant parameter");
-      setTenantAuth(res, { tenant, user: session.userUuid, via: "session" });
+      const tenant = await memberTenant(models, session, raw, "the tenant parameter", req);
+      setTenantAuth(res, { tenant, user: serverGrantOf(session)?.username ?? session.userUuid, via: "session" });
     })().then(() => next(), next);
   };
 }

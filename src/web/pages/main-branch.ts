@@ -15,6 +15,9 @@ const ASK_AGAIN_MS = 10 * 60_000;
  */
 export function knownMainBranch(app: Application, tenant: Tenant, log: Logger): string | null {
   if (app.mainBranch) return app.mainBranch;
+  // Only a Connect installation can ask here (its JWT needs nothing else); OAuth applications learn it when they are
+  // made, and Bitbucket Server has no main-branch field in the same place.
+  if (tenant.kind !== "cloud-connect") return null;
   const last = asked.get(app.id);
   if (last !== undefined && Date.now() - last < ASK_AGAIN_MS) return null;
   asked.set(app.id, Date.now());

@@ -39,6 +39,8 @@ export interface StandinUser {
   token?: string;
   /** The user exists but may not use the REST API (403). */
   forbidden?: boolean;
+  /** The repositories (`PROJECT/slug`) the user may read, for `/rest/api/1.0/repos?permission=REPO_READ`; all when absent. */
+  reads?: string[];
 }
 
 export interface StartOptions {
@@ -183,6 +185,8 @@ export class BitbucketServerStandin {
     this.calls.push(call);
     const send = (status: number, payload?: unknown, type = "application/json") => {
       call.status = status;
+      // Like Server, an authenticated answer names its user.
+      if (auth.user && !auth.bad) res.setHeader("X-AUSERNAME", auth.user);
       res.writeHead(status, payload === undefined ? {} : { "Content-Type": type });
       res.end(payload === undefined ? undefined : typeof payload === "string" && type !== "application/json" ? payload : JSON.stringify(payload));
     };
@@ -213,11 +217,14 @@ export class BitbucketServerStandin {
       // Paged like Server: start, limit, isLastPage, nextPageStart.
       const start = Number(u.searchParams.get("start") ?? 0);
       const limit = Math.min(Number(u.searchParams.get("limit") ?? 25), 1000);
-      const page = this.repositories.slice(start, start + limit).map((full) => {
+      // `permission=REPO_READ`: only what the calling user may read.
+      const reads = u.searchParams.get("permission") === "REPO_READ" ? this.users.get(auth.user)?.reads : undefined;
+      const visible = reads ? this.repositories.filter((full) => reads.some((r) => r.toUpperCase() === full.toUpperCase())) : this.repositories;
+      const page = visible.slice(start, start + limit).map((full) => {
         const [key, slug] = full.split("/");
         return { slug, name: slug, project: { key, name: `Project ${key}` }, links: { clone: [{ name: "ssh", href: `ssh://git@127.0.0.1/${key.toLowerCase()}/${slug}.git` }] } };
       });
-      const isLastPage = start + limit >= this.repositories.length;
+      const isLastPage = start + limit >= visible.length;
       return send(200, { size: page.length, limit, start, isLastPage, values: page, ...(isLastPage ? {} : { nextPageStart: start + limit }) });
     }
     if (req.method === "POST" && u.pathname === "/rest/ssh/1.0/keys") {
