@@ -10,6 +10,7 @@ import { lifecycleUninstalledPost } from "./forges/cloud-connect/lifecycle/lifec
 import { connectWebhookPost } from "./forges/cloud-connect/webhook-post";
 import { serverWebhookPost } from "./forges/server/server-webhook-post";
 import { asyncHandler } from "./http/async-handler";
+import { sessionLogoutPost } from "./web/oauth/session-logout-post";
 import { InboxWriter } from "./intake/inbox-writer";
 import { cachedTenantLookup } from "./tenants/tenant-lookup";
 import { errorHandler, notFoundHandler } from "./http/error-handler";
@@ -128,6 +129,8 @@ export function createApp(deps: AppDeps): Promise<App> {
     app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, tenants, inbox, log, onStored: deps.onDeliveryStored })));
 
     // Bitbucket Cloud through an OAuth consumer: setup help always; the grant and the standalone pages when configured.
+    // Signing out of the standalone pages, whichever door the session came through.
+    app.post("/session/logout", asyncHandler(sessionLogoutPost(models)));
     app.get("/oauth/setup", oauthSetupGet(config.baseUrl, oauth?.key ?? null));
     if (oauth) {
       app.get("/oauth/connect", asyncHandler(oauthConnectGet(models, oauth)));

@@ -107,6 +107,7 @@ describe("Bitbucket Server sign-in and the standalone builds page (stand-in)", f
     assert.equal(home.status, 200, homeHtml);
     assert.match(homeHtml, new RegExp(`href="${server.url}/server/${tenant.id}/PROJ/web/builds"`));
     assert.ok(!homeHtml.includes("PROJ/secret"));
+    assert.match(homeHtml, new RegExp(`<form method="post" action="${server.url}/session/logout" data-testid="sign-out">`));
 
     const { commit } = await bbs.pushAndNotify("PROJ/web", { "bitbucket-pipelines.yml": PIPELINE, "hello.txt": "hello server pages\n" });
     const app = await server.storage.models.Application.findOne({ where: { tenantId: tenant.id, repository: "PROJ/web" } });
@@ -191,5 +192,20 @@ describe("Bitbucket Server sign-in and the standalone builds page (stand-in)", f
     }
     const rows = (await server.storage.models.sequelize.query("SELECT * FROM oauth_sessions"))[0];
     for (const s of secrets) assert.ok(!JSON.stringify(rows).includes(s));
+  });
+
+  it("signing out deletes the session: the old cookie opens nothing any more", async () => {
+    const dave = new Browser();
+    assert.equal((await login(dave, { connection: String(tenant.id), username: "carol", secret: "carol-pat-0b1d", token: "1" })).status, 303);
+    const copied = dave.cookieHeader();
+    const pageUrl = `${server.url}/server/${tenant.id}/PROJ/web/builds`;
+    assert.equal((await dave.fetch(pageUrl)).status, 200);
+    const out = await dave.fetch(`${server.url}/session/logout`, { method: "POST" });
+    assert.equal(out.status, 303);
+    assert.equal(dave.cookies.size, 0, "the cookie is cleared");
+    // Even a copy of the cookie is worthless now: the session row is gone.
+    const replay = await fetch(pageUrl, { headers: { Cookie: copied }, redirect: "manual" });
+    assert.equal(replay.status, 302);
+    assert.match(replay.headers.get("location") ?? "", /\/server\/login/);
   });
 });

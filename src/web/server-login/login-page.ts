@@ -31,4 +31,9 @@ export function loginForm(baseUrl: string, connection: string, username: string,
   ].join("\n");
 }
 
+/** A "Sign out" button for a signed-in page (POST, so no link or prefetch signs anyone out). */
+export function signOutForm(baseUrl: string): string {
+  return `<form method="post" action="${esc(baseUrl.replace(/\/+$/, ""))}/session/logout" data-testid="sign-out"><button type="submit">Sign out</button></form>`;
+}
+
 export { esc };

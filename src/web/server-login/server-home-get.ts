@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { Op } from "sequelize";
 import type { Models } from "../../db/models";
-import { esc, sendPage } from "./login-page";
+import { esc, sendPage, signOutForm } from "./login-page";
 import { grantCovers, grantedTenant } from "./server-grant";
 import { pageGrant, tenantIdParam } from "./server-page-door";
 import { serverBuildsPath } from "./server-paths";
@@ -21,7 +21,8 @@ export function serverHomeGet(baseUrl: string, models: Models) {
       200,
       `Pipelines on ${tenant.baseUrl}`,
       `<h1>Pipelines on ${esc(tenant.baseUrl)}</h1><p>Signed in as ${esc(grant.username)}.</p>` +
-        (items.length ? `<ul>${items.join("")}</ul>` : "<p>No repository you can read has an application yet.</p>"),
+        (items.length ? `<ul>${items.join("")}</ul>` : "<p>No repository you can read has an application yet.</p>") +
+        signOutForm(baseUrl),
     );
   };
 }
