@@ -30,10 +30,13 @@ describe("pipelines server CLI, HTTP clone and legacy build statuses (stand-in w
     await bbs?.stop();
   });
 
-  it("add refuses a wrong password (exit 1, nothing stored) and a bad port (exit 2)", async () => {
+  it("add refuses a wrong password (exit 1, nothing stored), a bad port (exit 2) and a TLS failure, saying which", async () => {
     assert.equal(await run(["add", "--host", bbs.url, "--username", "alice"], "nope"), 1);
     assert.match(lines.at(-1) ?? "", /^ERR credentials not added: .*refused the username or password.*401/);
     assert.equal(await run(["add", "--host", bbs.url, "--username", "alice", "--ssh-port", "70000"]), 2);
+    // https:// to a server that speaks plain HTTP: the TLS handshake fails, and the message says it is TLS.
+    assert.equal(await run(["add", "--host", bbs.url.replace("http://", "https://"), "--username", "alice"]), 1);
+    assert.match(lines.at(-1) ?? "", /^ERR credentials not added: the TLS connection to https:\/\/127\.0\.0\.1:\d+ failed/);
     assert.equal(await server.storage.models.ServerConnection.count(), 0);
   });
 
