@@ -10,6 +10,7 @@ import {
   type RefType,
   type RepositoryRef,
 } from "../events";
+import { PayloadReader, isObj, own, quote, type Obj } from "../payload-reader";
 
 // The validators are the forge-independent ones; re-exported so a Cloud caller needs one import.
 export { MalformedEventError, isFullHash, isSafeRefName, isShortHash };
@@ -141,54 +142,11 @@ function actorOf(raw: unknown): PushEvent["actor"] {
   return actor.uuid === undefined && actor.displayName === undefined ? undefined : actor;
 }
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Own properties only, so a key such as `constructor` never reads through to the prototype. */
-function own(obj: Obj, key: string): unknown {
-  return Object.hasOwn(obj, key) ? obj[key] : undefined;
-}
-
 /** `workspace/repo-slug`: two slugs, neither `.` nor `..`. */
 const FULL_NAME = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
-/** Reads one body, throwing a MalformedEventError that names the event and the path of what is wrong. */
-class Body {
-  constructor(private readonly event: string) {}
-
-  fail(path: string, expected: string, got: unknown): never {
-    if (got === undefined) throw new MalformedEventError(`${this.event} has no ${path}`);
-    throw new MalformedEventError(`${this.event}: ${path} is not ${expected} (got ${describe(got)})`);
-  }
-
-  root(data: unknown): Obj {
-    if (!isObj(data)) throw new MalformedEventError(`${this.event} body is not a JSON object (got ${describe(data)})`);
-    return data;
-  }
-
-  object(parent: Obj, key: string, path: string): Obj {
-    const v = own(parent, key);
-    return isObj(v) ? v : this.fail(path, "an object", v);
-  }
-
-  array(parent: Obj, key: string, path: string): unknown[] {
-    const v = own(parent, key);
-    return Array.isArray(v) ? v : this.fail(path, "an array", v);
-  }
-
-  string(parent: Obj, key: string, path: string): string {
-    const v = own(parent, key);
-    return typeof v === "string" ? v : this.fail(path, "a string", v);
-  }
-
-  optionalBoolean(parent: Obj, key: string, path: string): boolean | undefined {
-    const v = own(parent, key);
-    return v === undefined || typeof v === "boolean" ? v : this.fail(path, "a boolean", v);
-  }
-
+/** Reads a Cloud payload (the body of a plain webhook, or `data` of a Connect delivery). */
+class Body extends PayloadReader {
   shortHash(parent: Obj, path: string): string {
     const v = own(parent, "hash");
     return isShortHash(v) ? v : this.fail(path, "a commit hash of 12 to 40 lowercase hex characters", v);
@@ -216,22 +174,8 @@ class Body {
     const type = this.string(raw, "type", `${path}.type`);
     const name = this.string(raw, "name", `${path}.name`);
     const target = this.object(raw, "target", `${path}.target`);
-    const hash = own(target, "hash");
-    if (!isFullHash(hash)) return this.fail(`${path}.target.hash`, "a 40-character lowercase hex commit hash", hash);
+    const hash = this.hash(target, "hash", `${path}.target.hash`);
     const message = own(target, "message");
     return { type, name, hash, message: typeof message === "string" ? message : null };
   }
-}
-
-/** A name for logs and reasons: JSON-quoted (so control characters show as escapes) and clipped. */
-function quote(s: string): string {
-  return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return quote(v);
-  if (typeof v === "object") return "an object";
-  return `${typeof v} ${String(v)}`;
 }

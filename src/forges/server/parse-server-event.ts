@@ -1,6 +1,4 @@
 import {
-  MalformedEventError,
-  isFullHash,
   isSafeRefName,
   type NormalisedEvent,
   type ParsedDelivery,
@@ -8,6 +6,7 @@ import {
   type PushEvent,
   type RepositoryRef,
 } from "../events";
+import { PayloadReader, isObj, own, quote, type Obj } from "../payload-reader";
 
 /** The Server webhook events Pipelines acts on; any other is stored as ignored. */
 export const SERVER_ACTED_EVENTS = new Set(["repo:refs_changed", "pr:opened", "pr:from_ref_updated", "pr:modified", "pr:merged", "pr:declined", "pr:deleted"]);
@@ -132,52 +131,11 @@ function actorOf(raw: unknown): PushEvent["actor"] {
   return typeof displayName === "string" ? { displayName } : undefined;
 }
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function own(obj: Obj, key: string): unknown {
-  return Object.hasOwn(obj, key) ? obj[key] : undefined;
-}
-
 /** A project key or repository slug as Server allows them (never `.` or `..`). */
 const KEY = /^[A-Za-z0-9_.~-]+$/;
 
-class Body {
-  constructor(private readonly event: string) {}
-
-  fail(path: string, expected: string, got: unknown): never {
-    if (got === undefined) throw new MalformedEventError(`${this.event} has no ${path}`);
-    throw new MalformedEventError(`${this.event}: ${path} is not ${expected} (got ${describe(got)})`);
-  }
-
-  root(data: unknown): Obj {
-    if (!isObj(data)) throw new MalformedEventError(`${this.event} body is not a JSON object (got ${describe(data)})`);
-    return data;
-  }
-
-  object(parent: Obj, key: string, path: string): Obj {
-    const v = own(parent, key);
-    return isObj(v) ? v : this.fail(path, "an object", v);
-  }
-
-  array(parent: Obj, key: string, path: string): unknown[] {
-    const v = own(parent, key);
-    return Array.isArray(v) ? v : this.fail(path, "an array", v);
-  }
-
-  string(parent: Obj, key: string, path: string): string {
-    const v = own(parent, key);
-    return typeof v === "string" ? v : this.fail(path, "a string", v);
-  }
-
-  hash(parent: Obj, key: string, path: string): string {
-    const v = own(parent, key);
-    return isFullHash(v) ? v : this.fail(path, "a 40-character lowercase hex commit hash", v);
-  }
-
+/** Reads a Server payload. */
+class Body extends PayloadReader {
   /** `{slug, name, project: {key}}` → `PROJECT/slug`. */
   repository(repo: Obj, path: string): RepositoryRef {
     const slug = this.string(repo, "slug", `${path}.slug`);
@@ -192,16 +150,4 @@ class Body {
     if (typeof name === "string") ref.name = name;
     return ref;
   }
-}
-
-function quote(s: string): string {
-  return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return quote(v);
-  if (typeof v === "object") return "an object";
-  return `${typeof v} ${String(v)}`;
 }
