@@ -1,5 +1,17 @@
 import { QueryTypes, type Sequelize } from "sequelize";
-import type { IncomingDelivery } from "./inbox";
+import type { DeliveryStatus } from "../db/models/delivery";
+
+/** A verified delivery on its way into the inbox. */
+export interface IncomingDelivery {
+  tenantId: number;
+  deliveryId: string;
+  eventKey: string;
+  hookUuid: string | null;
+  attempt: number | null;
+  body: string;
+  status: Extract<DeliveryStatus, "pending" | "ignored">;
+  outcome?: string | null;
+}
 
 interface Pending {
   row: IncomingDelivery;

@@ -5,7 +5,7 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { buildReaches, eventually, stepLog } from "../support/build-world";
 import { FIXTURES } from "../support/install";
-import { verifyHubSignature } from "../../src/forges/server/verify-hub-signature";
+import { verifyHubSignature } from "../../src/intake/verify-hub-signature";
 import type { Tenant } from "../../src/db/models";
 import { Browser } from "./browser";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { hubSignature, verifyHubSignature } from "../../src/forges/server/verify-hub-signature";
+import { hubSignature, verifyHubSignature } from "../../src/intake/verify-hub-signature";
 import { FIXTURES } from "../support/install";
 
 /** The signed vector from neticdk/go-bitbucket: these exact bytes, secret "0123456789abcdef". */

@@ -8,7 +8,7 @@ import { addServerConnection, removeServerConnection } from "../../src/forges/se
 import { disableServerAutoBuild, enableServerAutoBuild } from "../../src/forges/server/server-webhooks";
 import { ServerCredentialsError } from "../../src/forges/server/check-credentials";
 import { tenantSshKey } from "../../src/tenants/ssh-key-store";
-import { hubSignature } from "../../src/forges/server/verify-hub-signature";
+import { hubSignature } from "../../src/intake/verify-hub-signature";
 import { FIXTURES } from "../support/install";
 import type { Tenant } from "../../src/db/models";
 

@@ -6,7 +6,7 @@ import path from "node:path";
 import { GitRunner, gitEnvironment } from "../cloud/git-exec";
 import { GitRepos } from "../cloud/git-repos";
 import { serveGitHttp } from "../cloud/git-backend";
-import { hubSignature } from "../../../src/forges/server/verify-hub-signature";
+import { hubSignature } from "../../../src/intake/verify-hub-signature";
 import { StandinSshd } from "./sshd";
 
 /**
