@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
-import { startTestServer, type TestServer } from "../support/test-server";
-import { buildReaches, eventually, installWorld } from "../support/build-world";
+import type { BitbucketCloud } from "../standin/cloud";
+import type { TestServer } from "../support/test-server";
+import { buildReaches, eventually, installWorld, withStandinAndServer } from "../support/build-world";
 
 const pidFile = path.join(os.tmpdir(), `pipelines-slow-${process.pid}.pid`);
 const SLOW = `pipelines:\n  default:\n    - step:\n        name: Slow\n        script:\n          - sleep 60 & echo $! > ${pidFile}; wait\n`;
@@ -23,14 +23,7 @@ const DEPLOY = "pipelines:\n  default:\n    - step:\n        name: Deploy\n     
 describe("auto-cancel and commit statuses", () => {
   let bb: BitbucketCloud;
   let server: TestServer;
-  before(async () => {
-    bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server?.stop();
-    await bb?.stop();
-  });
+  withStandinAndServer((b, s) => ((bb = b), (server = s)));
 
   it("a new push to a branch stops the running build of the older commit: STOPPED, its process gone, status STOPPED", async () => {
     const w = await installWorld(bb, server);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
-import { startTestServer, type TestServer } from "../support/test-server";
-import { buildReaches, eventually, installWorld, stepLog } from "../support/build-world";
+import type { BitbucketCloud } from "../standin/cloud";
+import type { TestServer } from "../support/test-server";
+import { buildReaches, eventually, installWorld, stepLog, withStandinAndServer } from "../support/build-world";
 
 const PIPELINE = `pipelines:
   default:
@@ -16,14 +16,7 @@ const PIPELINE = `pipelines:
 describe("builds on push (Connect, through the stand-in)", () => {
   let bb: BitbucketCloud;
   let server: TestServer;
-  before(async () => {
-    bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server?.stop();
-    await bb?.stop();
-  });
+  withStandinAndServer((b, s) => ((bb = b), (server = s)));
 
   it("push → clone over HTTP with the JWT-grant token → step runs → INPROGRESS then SUCCESSFUL", async () => {
     const w = await installWorld(bb, server);

@@ -1,21 +1,14 @@
 import assert from "node:assert/strict";
 import request from "supertest";
-import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
-import { startTestServer, type TestServer } from "../support/test-server";
-import { buildReaches, installWorld, stepLog } from "../support/build-world";
+import type { BitbucketCloud } from "../standin/cloud";
+import type { TestServer } from "../support/test-server";
+import { buildReaches, installWorld, stepLog, withStandinAndServer } from "../support/build-world";
 
 /** What a bitbucket-pipelines.yml asks for, as the shell runner honours it (or says it cannot). */
 describe("pipeline features on the shell runner", () => {
   let bb: BitbucketCloud;
   let server: TestServer;
-  before(async () => {
-    bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server?.stop();
-    await bb?.stop();
-  });
+  withStandinAndServer((b, s) => ((bb = b), (server = s)));
 
   it("image and services: one warning at the top of the step's log; after-script gets BITBUCKET_EXIT_CODE after a failure", async () => {
     const w = await installWorld(bb, server);

@@ -4,9 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
 import request from "supertest";
-import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
-import { startTestServer, type TestServer } from "../support/test-server";
-import { buildReaches, eventually, installWorld, stepLog, type World } from "../support/build-world";
+import type { BitbucketCloud } from "../standin/cloud";
+import type { TestServer } from "../support/test-server";
+import { buildReaches, eventually, installWorld, stepLog, type World, withStandinAndServer } from "../support/build-world";
 
 const OK_PIPELINE = "pipelines:\n  default:\n    - step:\n        name: Build\n        script:\n          - echo \"ref=$BITBUCKET_BRANCH$BITBUCKET_TAG\"\n  tags:\n    'v*':\n      - step:\n          name: Release\n          script:\n            - echo \"tag $BITBUCKET_TAG\"\n  pull-requests:\n    '**':\n      - step:\n          name: PR\n          script:\n            - echo \"pr $BITBUCKET_PR_ID into $BITBUCKET_PR_DESTINATION_BRANCH\"\n";
 
@@ -14,14 +14,7 @@ const OK_PIPELINE = "pipelines:\n  default:\n    - step:\n        name: Build\n 
 describe("processor: deliveries become builds, exactly once, with a reason for everything", () => {
   let bb: BitbucketCloud;
   let server: TestServer;
-  before(async () => {
-    bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server?.stop();
-    await bb?.stop();
-  });
+  withStandinAndServer((b, s) => ((bb = b), (server = s)));
 
   const decisionsOf = (requestUuid: string) =>
     eventually(`decisions of ${requestUuid}`, async () => {

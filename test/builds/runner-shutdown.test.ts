@@ -1,19 +1,12 @@
 import assert from "node:assert/strict";
-import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
-import { startTestServer, type TestServer } from "../support/test-server";
-import { buildReaches, eventually, installWorld } from "../support/build-world";
+import type { BitbucketCloud } from "../standin/cloud";
+import type { TestServer } from "../support/test-server";
+import { buildReaches, eventually, installWorld, withStandinAndServer } from "../support/build-world";
 
 describe("a runner that shuts down mid-step", () => {
   let bb: BitbucketCloud;
   let server: TestServer;
-  before(async () => {
-    bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server?.stop();
-    await bb?.stop();
-  });
+  withStandinAndServer((b, s) => ((bb = b), (server = s)));
 
   it("stops the step and gives the job back at once, without using up the build's retry", async () => {
     const w = await installWorld(bb, server);

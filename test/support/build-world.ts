@@ -1,6 +1,6 @@
 import request from "supertest";
-import type { BitbucketCloud } from "../standin/cloud";
-import type { TestServer } from "./test-server";
+import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
+import { startTestServer, type TestServer } from "./test-server";
 import { mintToken } from "./connect-tokens";
 import type { Build } from "../../src/db/models";
 
@@ -59,4 +59,22 @@ export async function stepLog(server: TestServer, buildId: number, index: number
   if (!step) throw new Error(`build ${buildId} has no step ${index}`);
   const chunks = await server.storage.models.LogChunk.findAll({ where: { stepId: step.id }, order: [["offset", "ASC"]] });
   return Buffer.concat(chunks.map((c) => c.data)).toString("utf8");
+}
+
+/**
+ * For the enclosing `describe`: a Bitbucket Cloud stand-in and a test server, started before its tests and stopped
+ * after them; `use` receives both once they run.
+ */
+export function withStandinAndServer(use: (bb: BitbucketCloud, server: TestServer) => void): void {
+  let bb: BitbucketCloud | undefined;
+  let server: TestServer | undefined;
+  before(async () => {
+    bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
+    server = await startTestServer();
+    use(bb, server);
+  });
+  after(async () => {
+    await server?.stop();
+    await bb?.stop();
+  });
 }
