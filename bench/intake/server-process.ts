@@ -1,13 +1,10 @@
-import fs from "node:fs";
 import http from "node:http";
-import os from "node:os";
-import path from "node:path";
-import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { start } from "../../src/server";
 import { createLogger } from "../../src/log/logger";
 import { childMain, parentMessages, tell } from "../lib/child";
+import { benchServiceEnv } from "../lib/service-env";
 import type { ServerReady } from "./servers";
 
 /**
@@ -41,17 +38,7 @@ async function startBaseline(): Promise<{ ready: ServerReady; stop(): Promise<vo
 }
 
 async function startService(): Promise<{ ready: ServerReady; stop(): Promise<void> }> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pipelines-bench-"));
-  const sqliteFile = path.join(dataDir, "pipelines.sqlite");
-  const env: Record<string, string | undefined> = {
-    NODE_ENV: "test",
-    PORT: "0",
-    PIPELINES_DATA_DIR: dataDir,
-    PIPELINES_ALLOWED_HOSTS: "127.0.0.1,localhost",
-    PIPELINES_SECRET_KEY: randomBytes(32).toString("base64"),
-    DATABASE_URL: `sqlite:${sqliteFile}`,
-    PATH: process.env.PATH,
-  };
+  const { env, dataDir, sqliteFile } = benchServiceEnv("pipelines-bench");
   const running = await start(env, createLogger({ bench: "intake" }));
   return { ready: { type: "ready", url: running.url, sqliteFile, dataDir }, stop: running.stop };
 }

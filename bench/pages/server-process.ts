@@ -1,11 +1,9 @@
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { randomBytes } from "node:crypto";
 import { start } from "../../src/server";
 import { createLogger } from "../../src/log/logger";
 import { childMain, parentMessages, tell } from "../lib/child";
+import { benchServiceEnv } from "../lib/service-env";
 import { seedBuilds } from "./seed-builds";
 
 /**
@@ -23,17 +21,7 @@ export interface SeedMessage {
 
 childMain(async () => {
   const inbox = parentMessages();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pipelines-bench-pages-"));
-  const env: Record<string, string | undefined> = {
-    NODE_ENV: "test",
-    PORT: "0",
-    PIPELINES_DATA_DIR: dataDir,
-    PIPELINES_ALLOWED_HOSTS: "127.0.0.1,localhost",
-    PIPELINES_SECRET_KEY: randomBytes(32).toString("base64"),
-    DATABASE_URL: `sqlite:${path.join(dataDir, "pipelines.sqlite")}`,
-    PATH: process.env.PATH,
-    LOG_LEVEL: "error",
-  };
+  const { env, dataDir } = benchServiceEnv("pipelines-bench-pages", { LOG_LEVEL: "error" });
   const running = await start(env, createLogger({ bench: "pages" }));
   try {
     await tell({ type: "ready", url: running.url });

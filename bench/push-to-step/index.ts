@@ -1,12 +1,10 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import os from "node:os";
-import path from "node:path";
-import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import { atMost, fmt, type Benchmark } from "../lib/benchmark";
+import { benchServiceEnv } from "../lib/service-env";
 import { startBitbucketCloud } from "../../test/standin/cloud";
 import { mintToken } from "../../test/support/connect-tokens";
 import { start } from "../../src/server";
@@ -46,21 +44,12 @@ async function waitFor<T>(what: string, check: () => Promise<T | null | undefine
 
 /** The service: every push measured from its 202 to the step's first command. */
 async function measureService(): Promise<number[]> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-push-"));
+  const { env, dataDir } = benchServiceEnv("bench-push", { LOG_LEVEL: "error" });
   const logLevel = process.env.LOG_LEVEL;
   process.env.LOG_LEVEL = "error"; // the service logs every job; the figures are what matters here
   const bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
   const server = await start(
-    {
-      NODE_ENV: "test",
-      PORT: "0",
-      PIPELINES_DATA_DIR: dataDir,
-      PIPELINES_ALLOWED_HOSTS: "127.0.0.1,localhost",
-      PIPELINES_SECRET_KEY: randomBytes(32).toString("base64"),
-      DATABASE_URL: `sqlite:${path.join(dataDir, "pipelines.sqlite")}`,
-      PATH: process.env.PATH,
-      LOG_LEVEL: "error",
-    },
+    env,
     createLogger({ bench: true }),
     { pollMs: 1000 },
   );
