@@ -28,7 +28,7 @@ export {
 /** Choose the pipeline that runs for a trigger. */
 export { selectPipeline } from "./select";
 /** Flatten a selected pipeline into steps for a shell runner. */
-export { planPipeline, DEFAULT_CLONE_DEPTH, DEFAULT_MAX_TIME_MINUTES, PIPE_UNSUPPORTED } from "./plan";
+export { planPipeline, failingLine, DEFAULT_CLONE_DEPTH, DEFAULT_MAX_TIME_MINUTES, PIPE_UNSUPPORTED } from "./plan";
 /** Whether a step with a `condition.changesets` runs for a set of changed files. */
 export { changesetMatches } from "./changesets";
 export type {
@@ -41,4 +41,8 @@ export type {
   PlanStage,
   StepPlan,
   StepCondition,
+  ImageSpec,
+  ServiceSpec,
+  PipeItem,
+  ScriptItem,
 } from "./types";

@@ -8,7 +8,7 @@
  *   rather than skip it, because a skipped pipe (often a deployment) would let the build report success
  *   for work that never happened. The step also gets a warning, so the plan shows it before it runs.
  */
-import type { Plan, PlanOptions, PlanStage, PipelineConfig, SelectedPipeline, StepCondition, StepPlan } from "./types";
+import type { ImageSpec, Plan, PlanOptions, PlanStage, PipelineConfig, SelectedPipeline, ServiceSpec, StepCondition, StepPlan } from "./types";
 
 export { changesetMatches } from "./changesets";
 
@@ -50,10 +50,60 @@ function cloneEnabledOf(clone: unknown): boolean | undefined {
   return isRecord(clone) && typeof clone.enabled === "boolean" ? clone.enabled : undefined;
 }
 
-/** `image: name` or `image: { name: ... }`. */
-function imageName(image: unknown): string | undefined {
-  if (isRecord(image)) return asText(image.name);
-  return asText(image);
+/** `image: name` or `image: { name, username, password, email, run-as-user }`. */
+export function imageSpec(image: unknown): ImageSpec | undefined {
+  if (!isRecord(image)) {
+    const name = asText(image);
+    return name === undefined || name.trim() === "" ? undefined : { name: name.trim() };
+  }
+  const name = asText(image.name);
+  if (name === undefined || name.trim() === "") return undefined;
+  const spec: ImageSpec = { name: name.trim() };
+  const username = asText(image.username);
+  const password = asText(image.password);
+  const email = asText(image.email);
+  if (username !== undefined) spec.username = username;
+  if (password !== undefined) spec.password = password;
+  if (email !== undefined) spec.email = email;
+  const runAs = image["run-as-user"];
+  if (typeof runAs === "number" && Number.isInteger(runAs) && runAs >= 0) spec.runAsUser = runAs;
+  else if (typeof runAs === "string" && /^\d+$/.test(runAs)) spec.runAsUser = Number(runAs);
+  return spec;
+}
+
+/** A step's `size` (or the file's `options.size`): 1x, 2x, 4x, 8x… as a number; 1 when unset or unreadable. */
+function sizeOf(value: unknown): number | undefined {
+  const m = typeof value === "string" ? /^(\d+)x$/.exec(value.trim()) : null;
+  const n = m ? Number(m[1]) : undefined;
+  return n !== undefined && n > 0 ? n : undefined;
+}
+
+/** The services a step names, resolved from `definitions.services` (`docker` may be undefined there). */
+function serviceSpecs(names: readonly string[], definitions: Record<string, unknown>): ServiceSpec[] {
+  return names.map((name) => {
+    const def = Object.hasOwn(definitions, name) && isRecord(definitions[name]) ? (definitions[name] as Record<string, unknown>) : {};
+    const spec: ServiceSpec = { name, variables: {} };
+    const image = imageSpec(def.image);
+    if (image) spec.image = image;
+    if (isRecord(def.variables)) {
+      for (const [k, v] of Object.entries(def.variables)) {
+        const text = asText(v);
+        if (text !== undefined) spec.variables[k] = text;
+      }
+    }
+    const memory = positiveInteger(def.memory);
+    if (memory !== undefined) spec.memoryMb = memory;
+    const type = asText(def.type);
+    if (type !== undefined) spec.type = type;
+    else if (name === "docker") spec.type = "docker";
+    return spec;
+  });
+}
+
+function oidcOf(value: unknown): { audiences: string[] } | undefined {
+  if (value === true) return { audiences: [] };
+  if (isRecord(value)) return { audiences: texts(value.audiences) };
+  return undefined;
 }
 
 function shellQuote(text: string): string {
@@ -115,9 +165,12 @@ function scriptLines(script: unknown, warnings: string[]): string[] {
 
 interface Defaults {
   maxTimeMinutes: number;
-  image?: string;
+  image?: ImageSpec;
   dockerEverywhere: boolean;
   cloneEnabled: boolean;
+  size: number;
+  runsOn: string[];
+  serviceDefinitions: Record<string, unknown>;
 }
 
 interface Placement {
@@ -195,10 +248,10 @@ class Planner {
     }
     const afterScript = scriptLines(step["after-script"], warnings);
 
-    const image = imageName(step.image) ?? this.defaults.image;
+    const image = imageSpec(step.image) ?? this.defaults.image;
     const services = texts(step.services);
     if (this.defaults.dockerEverywhere && !services.includes("docker")) services.push("docker");
-    const container = containerWarning(image, services);
+    const container = containerWarning(image?.name, services);
     if (container) warnings.unshift(container);
 
     const artifacts = artifactsOf(step.artifacts);
@@ -212,7 +265,11 @@ class Planner {
       artifacts: artifacts.paths,
       downloadArtifacts: artifacts.download,
       caches: texts(step.caches),
-      services,
+      services: serviceSpecs(services, this.defaults.serviceDefinitions),
+      size: sizeOf(step.size) ?? this.defaults.size,
+      outputVariables: texts(step["output-variables"]),
+      ignoreFailure: isRecord(step["on-fail"]) && step["on-fail"].strategy === "ignore",
+      runsOn: Array.isArray(step["runs-on"]) ? texts(step["runs-on"]) : typeof step["runs-on"] === "string" ? [step["runs-on"]] : this.defaults.runsOn,
       failFast: placement.parallelGroup !== undefined && (typeof step["fail-fast"] === "boolean" ? step["fail-fast"] : placement.groupFailFast === true),
       cloneEnabled: cloneEnabledOf(step.clone) ?? this.defaults.cloneEnabled,
       warnings,
@@ -222,6 +279,8 @@ class Planner {
     const condition = conditionOf(step.condition) ?? placement.stageCondition;
     if (condition) plan.condition = condition;
     if (image !== undefined) plan.image = image;
+    const oidc = oidcOf(step.oidc);
+    if (oidc) plan.oidc = oidc;
     if (placement.parallelGroup !== undefined) plan.parallelGroup = placement.parallelGroup;
     if (stage) {
       plan.stageName = stage.name;
@@ -282,11 +341,16 @@ export function planPipeline(config: PipelineConfig, selected: SelectedPipeline,
   const options = isRecord(config.options) ? config.options : {};
   const cloneEnabled = cloneEnabledOf(config.clone) ?? true;
   const maxTimeMinutes = positiveInteger(options["max-time"]) ?? opts.defaultMaxTimeMinutes ?? DEFAULT_MAX_TIME_MINUTES;
+  const definitions = isRecord(config.definitions) ? config.definitions : {};
+  const runsOn = options["runs-on"];
   const planner = new Planner({
     maxTimeMinutes,
-    image: imageName(config.image),
+    image: imageSpec(config.image),
     dockerEverywhere: options.docker === true,
     cloneEnabled,
+    size: sizeOf(options.size) ?? 1,
+    runsOn: Array.isArray(runsOn) ? texts(runsOn) : typeof runsOn === "string" ? [runsOn] : [],
+    serviceDefinitions: isRecord(definitions.services) ? definitions.services : {},
   });
 
   if (selected.importRef !== undefined) {

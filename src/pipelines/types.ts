@@ -68,16 +68,53 @@ export interface PlanStage {
   stepIndexes: number[];
 }
 
+/**
+ * A container image as a step, service or pipe asks for it (`image: name` or `image: {name, username, password,
+ * email, run-as-user}`). `username`/`password` are as written: they may name variables (`$DOCKER_HUB_PASSWORD`),
+ * which the runner expands from the step's environment; they are never put in argv or a log.
+ */
+export interface ImageSpec {
+  name: string;
+  username?: string;
+  password?: string;
+  email?: string;
+  /** `run-as-user`: the uid the step's processes run as inside the container. */
+  runAsUser?: number;
+}
+
+/** A service container from `definitions.services.<name>` that a step asks for (reachable on localhost). */
+export interface ServiceSpec {
+  name: string;
+  /** Absent only for the `docker` service when the file does not define it. */
+  image?: ImageSpec;
+  /** `variables:` of the service definition, as text. */
+  variables: Record<string, string>;
+  /** `memory:` in MiB, when the definition sets it (Bitbucket's default is 1024). */
+  memoryMb?: number;
+  /** `type: docker` (the Docker-in-Docker service), when set. */
+  type?: string;
+}
+
+/** A `- pipe: owner/name:version` script item: a container the runner starts with the pipe's variables. */
+export interface PipeItem {
+  pipe: string;
+  /** As written; a list value is passed as NAME_COUNT, NAME_0, NAME_1… like Bitbucket does. */
+  variables: Record<string, string | string[]>;
+}
+
+/** One item of `script` / `after-script`: a shell command, or a pipe. */
+export type ScriptItem = string | PipeItem;
+
 /** One step as the runner executes it. */
 export interface StepPlan {
   /** 0-based position in run order; steps of a parallel group have consecutive indexes. */
   index: number;
   /** The step's name; `"Build"` for an unnamed step that is the only one, else `"Step N"` (1-based). */
   name: string;
-  /** Shell lines, run in order with `bash -e`. */
-  script: string[];
-  /** Shell lines run after `script`, whether it passed or failed. */
-  afterScript: string[];
+  /** Shell commands and pipes, run in order (commands with `bash -e`). */
+  script: ScriptItem[];
+  /** Run after `script`, whether it passed or failed. */
+  afterScript: ScriptItem[];
   maxTimeMinutes: number;
   /** Waits for a person to start it (`trigger: manual` on the step, or on its stage for the stage's first step). */
   manual: boolean;
@@ -89,10 +126,20 @@ export interface StepPlan {
   downloadArtifacts: boolean | string[];
   /** Cache names (built-in ones like `node`, or from `definitions.caches`). */
   caches: string[];
-  /** The Docker image the file asks for (the step's, else the global one). Not honoured by a shell runner. */
-  image?: string;
-  /** Service names (from `definitions.services`, or `docker`). Not honoured by a shell runner. */
-  services: string[];
+  /** The image the step runs in (the step's, else the global one). Honoured by the container executor only. */
+  image?: ImageSpec;
+  /** The services the step asks for, resolved from `definitions.services` (and `docker` with `options.docker`). */
+  services: ServiceSpec[];
+  /** `size` of the step (else `options.size`): 1, 2, 4 or 8 — the step's memory is size × the runner's 1x memory. */
+  size: number;
+  /** `oidc: true` (or `oidc: {audiences}`): the step gets BITBUCKET_STEP_OIDC_TOKEN. */
+  oidc?: { audiences: string[] };
+  /** `output-variables`: names a step may write to $BITBUCKET_PIPELINES_VARIABLES_PATH for later steps. */
+  outputVariables: string[];
+  /** `on-fail: {strategy: ignore}`: a failure marks the step failed but the build goes on (and may succeed). */
+  ignoreFailure: boolean;
+  /** `runs-on` labels (else `options.runs-on`). */
+  runsOn: string[];
   /** 0-based number of the parallel group the step belongs to, if any. */
   parallelGroup?: number;
   /** A failure of this step stops the other steps of its parallel group. */

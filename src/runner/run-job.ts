@@ -1,6 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { changesetMatches, type StepPlan } from "../pipelines";
+import { changesetMatches, failingLine, PIPE_UNSUPPORTED, type ScriptItem, type StepPlan } from "../pipelines";
 import { restoreArtifacts, saveArtifacts } from "./artifacts";
 import { restoreCaches, saveCaches } from "./caches";
 import { addWorkTree, changedFiles, CheckoutError, fetchCommit } from "./checkout";
@@ -142,6 +142,11 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   }
 }
 
+/** Shell lines of a script; a pipe item (run only by the container executor) fails the step at that point. */
+function shellLines(items: readonly ScriptItem[]): string[] {
+  return items.map((item) => (typeof item === "string" ? item : failingLine(`${PIPE_UNSUPPORTED} (pipe: ${item.pipe})`)));
+}
+
 interface JobDirs {
   ws: string;
   home: string;
@@ -221,8 +226,8 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     const env: Record<string, string> = { ...spec.env, HOME: home, BITBUCKET_CLONE_DIR: stepDir, BITBUCKET_STEP_UUID: `{step-${spec.build.id}-${step.index}}` };
     if (step.deployment) env.BITBUCKET_DEPLOYMENT_ENVIRONMENT = step.deployment;
     const result = await runStep({
-      script: step.script,
-      afterScript: step.afterScript,
+      script: shellLines(step.script),
+      afterScript: shellLines(step.afterScript),
       cwd: stepDir,
       env,
       secrets: spec.secrets,

@@ -190,8 +190,8 @@ pipelines:
     - step: { image: { name: "python:3.12", username: u, password: p }, services: [postgres], script: [b] }
 `));
       assert.deepEqual(step(plan, 0).warnings, ['image "node:20" and service "docker" are ignored: this runner runs steps as shell processes on the host']);
-      assert.equal(step(plan, 1).image, "python:3.12");
-      assert.deepEqual(step(plan, 1).services, ["postgres", "docker"]);
+      assert.deepEqual(step(plan, 1).image, { name: "python:3.12", username: "u", password: "p" });
+      assert.deepEqual(step(plan, 1).services.map((s) => s.name), ["postgres", "docker"]);
       assert.deepEqual(step(plan, 1).warnings, ['image "python:3.12" and services "postgres", "docker" are ignored: this runner runs steps as shell processes on the host']);
     });
 
@@ -218,7 +218,7 @@ pipelines:
 
     it("fails a child-pipeline step", () => {
       const plan = planFor(configOf(`pipelines:\n  default:\n    - step:\n        type: pipeline\n        custom: other\n`));
-      assert.match(step(plan, 0).script[0] ?? "", /child pipelines .* not supported.*exit 1$/);
+      assert.match(String(step(plan, 0).script[0] ?? ""), /child pipelines .* not supported.*exit 1$/);
       assert.equal(step(plan, 0).warnings.length, 1);
     });
   });
@@ -230,7 +230,7 @@ pipelines:
       assert.deepEqual(step(plan, 0).afterScript, ['echo "Python quality checks completed"']);
       assert.deepEqual(step(plan, 0).caches, ["uv-deps", "pip-deps"]);
       assert.deepEqual([...new Set(plan.steps.map((s) => s.parallelGroup))], [undefined, 0, 1]);
-      assert.equal(step(plan, 2).image, "ghcr.io/astral-sh/uv:latest-python3.9-bookworm-slim");
+      assert.deepEqual(step(plan, 2).image, { name: "ghcr.io/astral-sh/uv:latest-python3.9-bookworm-slim" });
       assert.ok(plan.steps.every((s) => s.warnings.length === 1), "exactly one image warning per step");
     });
 
@@ -267,7 +267,7 @@ pipelines:
       const prod = planFor(fixtureConfig("04-4Science-DSpace.yml"), { kind: "branch", branch: "prod/eu" });
       const push = prod.steps.find((s) => s.name === "Build and Push Docker Image to ECR");
       assert.ok(push);
-      assert.match(push.script[push.script.length - 1] ?? "", /pipes need a Docker runner.*exit 1$/);
+      assert.match(String(push.script[push.script.length - 1] ?? ""), /pipes need a Docker runner.*exit 1$/);
     });
 
     it("names the single unnamed step Build (fixture 15) and numbers unnamed steps otherwise", () => {
