@@ -115,6 +115,8 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
       pollMs,
       graceMs: opts.graceMs,
       slots: config.runnerSlots,
+      executor: config.executor,
+      inProcess: true,
     });
   }
 

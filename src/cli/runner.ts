@@ -17,6 +17,8 @@ import { readFileSync, statSync } from "node:fs";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { ConfigError } from "../config/config-error";
+import { loadExecutorSettings, type ExecutorSettings } from "../config/executor-settings";
 import { createLogger, registerSecret, type Logger } from "../log/logger";
 import { HttpRunnerProtocol, RunnerUnauthorizedError } from "../runner/http-runner-protocol";
 import { readBootId, readProcStat } from "../runner/proc-stat";
@@ -44,6 +46,8 @@ export interface RunnerArgs {
   pollMs?: number;
   graceMs?: number;
   slots?: number;
+  /** From PIPELINES_EXECUTOR and the step limits in the environment. */
+  executor: ExecutorSettings;
 }
 
 export class UsageError extends Error {}
@@ -94,6 +98,14 @@ export function parseRunnerArgs(argv: string[], env: Record<string, string | und
   if (!RUNNER_NAME.test(name)) throw new UsageError(`--name "${name}": letters, digits and . _ @ : -, at most 128, starting with a letter or digit`);
   const home = os.homedir();
   const root = home ? path.join(home, ".pipelines-runner", name) : path.resolve("runner-data", name);
+  const slots = intOption(opts, "--slots", 1, 64);
+  let executor: ExecutorSettings;
+  try {
+    executor = loadExecutorSettings(env, slots ?? 1);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
   return {
     server,
     token,
@@ -103,7 +115,8 @@ export function parseRunnerArgs(argv: string[], env: Record<string, string | und
     stateDir: path.resolve(opts.get("--state-dir") ?? path.join(root, "state")),
     pollMs: msOption(opts, "--poll-ms", 50, 60_000),
     graceMs: msOption(opts, "--grace-ms", 0, 600_000),
-    slots: intOption(opts, "--slots", 1, 64),
+    slots,
+    executor,
   };
 }
 
@@ -193,7 +206,7 @@ export async function startRemoteRunner(args: RunnerArgs, log: Logger, onUnautho
     const { name: registered } = await api.whoAmI();
     const from = { env: "PIPELINES_RUNNER_TOKEN", file: "--token-file", argv: "--token" }[args.tokenSource];
     log.info(`runner starting (its token from ${from})`, { server: args.server, registeredAs: registered, workDir: args.workDir, stateDir: args.stateDir });
-    const runner = await startRunner({ api, name: args.name, workDir: args.workDir, stateDir: args.stateDir, log, pollMs: args.pollMs, graceMs: args.graceMs, slots: args.slots });
+    const runner = await startRunner({ api, name: args.name, workDir: args.workDir, stateDir: args.stateDir, log, pollMs: args.pollMs, graceMs: args.graceMs, slots: args.slots, executor: args.executor, inProcess: false });
     let stopping: Promise<void> | null = null;
     return {
       runner,

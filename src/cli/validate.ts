@@ -110,6 +110,9 @@ export function describeStep(step: StepPlan): string {
   if (step.stageName !== undefined) facts.push(`stage "${step.stageName}"`);
   if (step.deployment !== undefined) facts.push(`deployment ${step.deployment}`);
   if (step.condition) facts.push("runs only for some changed files");
+  if (step.image) facts.push(`image ${step.image.name}`);
+  if (step.services.length) facts.push(`services ${step.services.map((s) => s.name).join(", ")}`);
+  if (step.size !== 1) facts.push(`size ${step.size}x`);
   facts.push(`max-time ${step.maxTimeMinutes} min`);
   return `  ${step.index + 1}. ${step.name}  [${facts.join(", ")}]`;
 }

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ConfigError } from "./config-error";
 import { parseDatabaseUrl, type DatabaseTarget } from "./database-url";
+import { loadExecutorSettings, type ExecutorSettings } from "./executor-settings";
 
 export type Mode = "production" | "development" | "test";
 
@@ -25,6 +26,8 @@ export interface Config {
   inProcessRunner: boolean;
   /** Jobs the in-process runner runs at once. */
   runnerSlots: number;
+  /** How the in-process runner isolates steps. */
+  executor: ExecutorSettings;
   /** The raw config.json, handed to ACE. */
   aceConfig: Record<string, unknown>;
   /** The OAuth consumer ("Connect Bitbucket"), or null when none is configured. The secret is never logged. */
@@ -124,6 +127,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const allowedHosts = (hostsRaw ?? "bitbucket.org").split(",").map((h) => h.trim()).filter(Boolean);
   if (allowedHosts.length === 0) throw new ConfigError("whitelist", "must name at least one Bitbucket host");
 
+  const runnerSlots = intSetting("PIPELINES_RUNNER_SLOTS", env.PIPELINES_RUNNER_SLOTS ?? pipelines.runnerSlots, 2, 1, 64);
   return {
     mode,
     port,
@@ -135,7 +139,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     concurrencyPerTenant: intSetting("PIPELINES_CONCURRENCY_PER_TENANT", env.PIPELINES_CONCURRENCY_PER_TENANT ?? pipelines.concurrencyPerTenant, 4, 1, 1000),
     logCapBytes: intSetting("PIPELINES_LOG_CAP_BYTES", env.PIPELINES_LOG_CAP_BYTES ?? pipelines.logCapBytes, 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     inProcessRunner: boolSetting("PIPELINES_IN_PROCESS_RUNNER", env.PIPELINES_IN_PROCESS_RUNNER ?? pipelines.inProcessRunner, true),
-    runnerSlots: intSetting("PIPELINES_RUNNER_SLOTS", env.PIPELINES_RUNNER_SLOTS ?? pipelines.runnerSlots, 2, 1, 64),
+    runnerSlots,
+    executor: loadExecutorSettings(env, runnerSlots),
     aceConfig: json,
     oauth: oauthSetting(env, pipelines),
     bitbucketUrl: urlSetting("PIPELINES_BITBUCKET_URL", env.PIPELINES_BITBUCKET_URL ?? pipelines.bitbucketUrl, "https://bitbucket.org"),

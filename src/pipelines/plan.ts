@@ -251,8 +251,6 @@ class Planner {
     const image = imageSpec(step.image) ?? this.defaults.image;
     const services = texts(step.services);
     if (this.defaults.dockerEverywhere && !services.includes("docker")) services.push("docker");
-    const container = containerWarning(image?.name, services);
-    if (container) warnings.unshift(container);
 
     const artifacts = artifactsOf(step.artifacts);
     const plan: StepPlan = {

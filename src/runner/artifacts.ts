@@ -1,9 +1,13 @@
-import { cp, lstat, mkdir, readdir } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { readdir } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { matchGlob } from "../pipelines";
+import type { JobSandbox } from "./executors/executor";
 
-/** Every regular file or link under `root` (relative paths with `/`), without `.git`. */
-async function listFiles(root: string, dir = root, out: string[] = []): Promise<string[]> {
+/**
+ * Every regular file or link under `root` (relative paths with `/`), without `.git`. Read with readdir only: a link
+ * is listed as itself and never followed, so every directory of a listed path is a real directory of the step's.
+ */
+export async function listFiles(root: string, dir = root, out: string[] = []): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -21,23 +25,19 @@ async function listFiles(root: string, dir = root, out: string[] = []): Promise<
 
 /**
  * Copies the files of a finished step that match its `artifacts` globs into the build's artifact store, so later
- * steps of the same build get them. Returns the paths saved.
+ * steps of the same build get them (through the executor: a link in the step's files is copied as a link, never
+ * followed). Returns the paths saved.
  */
-export async function saveArtifacts(stepDir: string, globs: readonly string[], store: string): Promise<string[]> {
+export async function saveArtifacts(job: JobSandbox, stepDir: string, globs: readonly string[], store: string): Promise<string[]> {
   if (globs.length === 0) return [];
   const files = (await listFiles(stepDir)).filter((f) => globs.some((g) => matchGlob(g, f)));
-  for (const f of files) {
-    await mkdir(dirname(join(store, f)), { recursive: true });
-    await cp(join(stepDir, f), join(store, f), { force: true, verbatimSymlinks: true });
-  }
+  if (files.length) await job.copyOut(stepDir, store, files);
   return files;
 }
 
-/** Puts every saved artifact of the build into a step's directory. Returns how many files. */
-export async function restoreArtifacts(store: string, stepDir: string): Promise<number> {
-  const exists = await lstat(store).then(() => true, () => false);
-  if (!exists) return 0;
+/** Puts every saved artifact of the build into a step's directory, as the step's user. Returns how many files. */
+export async function restoreArtifacts(job: JobSandbox, store: string, stepDir: string): Promise<number> {
   const files = await listFiles(store);
-  if (files.length) await cp(store, stepDir, { recursive: true, force: true, verbatimSymlinks: true });
+  if (files.length) await job.copyIn(store, stepDir);
   return files.length;
 }

@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { SshCloneAccess } from "../forges/forge";
 import { git, type SshFiles } from "./git-command";
 
@@ -90,10 +91,43 @@ async function fetchWith(o: FetchOptions, ssh: SshFiles | null): Promise<void> {
   if (has.code !== 0) throw new CheckoutError(`commit ${o.commit} is not in what the server sent (it may have been force-pushed away)`);
 }
 
-/** A work tree of the job's repository at `commit`, for one step. */
-export async function addWorkTree(repoDir: string, dir: string, commit: string, home: string): Promise<void> {
-  const r = await git(["worktree", "add", "-q", "--detach", dir, commit], { cwd: repoDir, home });
-  if (r.code !== 0) throw new CheckoutError(`git worktree add failed: ${r.stderr.trim()}`);
+/**
+ * A clone of the job's repository at `commit` for one step, in `dir` (which must not exist yet or be empty): a
+ * repository of its own — the step may commit, tag, rewrite its config — whose objects are borrowed from the job's
+ * repository through a relative `objects/info/alternates`, valid both here and where the step sees the two
+ * (`<clone>/../repo/.git/objects`; the job's repository is never writable by a step, so nothing a step does reaches
+ * the git commands the runner runs there later). `origin` is the repository's URL, without credentials. When `owner`
+ * is given the clone is handed to it (`chown -R`, links themselves, never what they point to).
+ */
+export async function createStepClone(o: { repoDir: string; dir: string; commit: string; home: string; url: string | null; owner: { uid: number; gid: number } | null }): Promise<void> {
+  await mkdir(o.dir, { recursive: true });
+  const run = async (args: string[], what: string) => {
+    const r = await git(args, { cwd: o.dir, home: o.home });
+    if (r.code !== 0) throw new CheckoutError(`${what} failed: ${r.stderr.trim()}`);
+  };
+  await run(["init", "-q", "."], "git init");
+  const objects = join(o.dir, ".git", "objects");
+  await writeFile(join(objects, "info", "alternates"), `${relative(objects, join(o.repoDir, ".git", "objects"))}\n`);
+  await copyFile(join(o.repoDir, ".git", "shallow"), join(o.dir, ".git", "shallow")).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ENOENT") throw err; // a full clone has no shallow file
+  });
+  if (o.url) await run(["remote", "add", "origin", o.url], "git remote add");
+  await run(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", o.commit], "git checkout");
+  if (o.owner) {
+    const r = await runChown(o.owner, o.dir);
+    if (r !== null) throw new CheckoutError(`handing the clone to the step's user failed: ${r}`);
+  }
+}
+
+/** `chown -R -h uid:gid dir`; null when it worked, else its error output. */
+function runChown(owner: { uid: number; gid: number }, dir: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const child = spawn("chown", ["-R", "-h", `${owner.uid}:${owner.gid}`, "--", dir], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: "/usr/bin:/bin" } });
+    let err = "";
+    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    child.once("error", (e) => resolve(e.message));
+    child.once("close", (code) => resolve(code === 0 ? null : err.trim() || `exit code ${code}`));
+  });
 }
 
 /**

@@ -1,22 +1,22 @@
-import { mkdir, rm } from "node:fs/promises";
+import { chown, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { changesetMatches, failingLine, PIPE_UNSUPPORTED, type ScriptItem, type StepPlan } from "../pipelines";
+import { changesetMatches, type PipeItem, type ScriptItem, type StepPlan } from "../pipelines";
 import { restoreArtifacts, saveArtifacts } from "./artifacts";
 import { restoreCaches, saveCaches } from "./caches";
-import { addWorkTree, changedFiles, CheckoutError, fetchCommit } from "./checkout";
+import { changedFiles, CheckoutError, createStepClone, fetchCommit } from "./checkout";
+import { StepRefusedError, type Executor, type JobSandbox, type StepSandbox } from "./executors/executor";
 import { createLogSink, type LogSink } from "./log-sink";
 import { createMasker } from "./mask";
 import { runStep } from "./run-step";
 import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol } from "./runner-protocol";
-import { createWorkspace, removeWorkspace } from "./workspace";
 
 export interface RunJobOptions {
   api: RunnerProtocol;
   spec: JobSpec;
-  /** Where build workspaces are made. */
-  workDir: string;
-  /** Where pid files of running steps are kept (see killLeftoverGroups). */
-  stateDir: string;
+  /** Isolates the job's steps (PIPELINES_EXECUTOR). */
+  executor: Executor;
+  /** The runner's slot running the job (0-based). */
+  slot: number;
   /** Where caches are kept on this runner, one directory per application. */
   cacheDir: string;
   /** SIGTERM → SIGKILL grace when a step is stopped. */
@@ -72,7 +72,15 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     );
   }, heartbeatInterval(spec.leaseMs));
 
-  const ws = await createWorkspace(o.workDir);
+  let job: JobSandbox;
+  try {
+    job = await o.executor.job(o.slot);
+  } catch (err) {
+    clearInterval(beat);
+    o.shutdown?.removeEventListener("abort", onShutdown);
+    throw err;
+  }
+  const ws = job.dir;
   const home = join(ws, "git-home");
   const repoDir = join(ws, "repo");
   // Artifacts outlive the job: a manual step later resumes the build in a new job (on this runner's disk).
@@ -83,6 +91,7 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   let trees: Promise<unknown> = Promise.resolve();
   let pausedAt: number | undefined;
   const dirs = (signal: AbortSignal): JobDirs => ({
+    job,
     ws,
     home,
     repoDir,
@@ -138,16 +147,22 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     if (shuttingDown) await api.release(lease).catch((err: unknown) => o.onError?.(err));
     clearInterval(beat);
     o.shutdown?.removeEventListener("abort", onShutdown);
-    await removeWorkspace(ws).catch((err: unknown) => o.onError?.(err));
+    await job.release().catch((err: unknown) => o.onError?.(err));
   }
 }
 
-/** Shell lines of a script; a pipe item (run only by the container executor) fails the step at that point. */
+/** The pipes among a step's script items. */
+function pipesOf(step: StepPlan): PipeItem[] {
+  return [...step.script, ...step.afterScript].filter((item): item is PipeItem => typeof item !== "string");
+}
+
+/** The shell commands of a script (pipes are refused before a step starts by executors that cannot run them). */
 function shellLines(items: readonly ScriptItem[]): string[] {
-  return items.map((item) => (typeof item === "string" ? item : failingLine(`${PIPE_UNSUPPORTED} (pipe: ${item.pipe})`)));
+  return items.filter((item): item is string => typeof item === "string");
 }
 
 interface JobDirs {
+  job: JobSandbox;
   ws: string;
   home: string;
   repoDir: string;
@@ -173,10 +188,11 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     return state;
   };
   try {
-    // What the shell runner cannot honour is said once, at the top of the step's log — never silently ignored.
+    // What cannot be honoured is said once, at the top of the step's log — never silently ignored.
     for (const w of step.warnings) await say(`warning: ${w}`);
     if (first && step.index === 0) for (const w of spec.plan.warnings) await say(`warning: ${w}`);
 
+    const { job } = dirs;
     const stepDir = join(dirs.ws, `step-${step.index}`);
     const cloneOn = spec.clone !== null && step.cloneEnabled && spec.plan.cloneEnabled !== false;
     if (cloneOn && spec.clone) {
@@ -195,12 +211,12 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
           say,
         }),
       );
-      await dirs.addTree(() => addWorkTree(dirs.repoDir, stepDir, spec.build.commit, dirs.home));
+      await dirs.addTree(() => createStepClone({ repoDir: dirs.repoDir, dir: stepDir, commit: spec.build.commit, home: dirs.home, url: clone.url, owner: job.owner }));
     } else {
-      await mkdir(stepDir, { recursive: true });
+      await ownedDir(stepDir, job);
       await say("cloning is turned off for this step");
     }
-    const restored = step.downloadArtifacts === false ? 0 : await restoreArtifacts(dirs.artifactStore, stepDir);
+    const restored = step.downloadArtifacts === false ? 0 : await restoreArtifacts(job, dirs.artifactStore, stepDir);
     if (restored > 0) await say(`restored ${restored} artifact file${restored === 1 ? "" : "s"} from earlier steps`);
     // Artifacts are kept on the runner that made them: a build resumed elsewhere (a manual step) has none here.
     const madeEarlier = spec.plan.steps.some((s) => s.index < spec.startStep && s.artifacts.length > 0);
@@ -219,27 +235,64 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     }
 
     const home = join(dirs.ws, `home-${step.index}`);
-    await mkdir(home, { recursive: true, mode: 0o700 });
+    const tmp = join(dirs.ws, `tmp-${step.index}`);
+    await ownedDir(home, job);
+    await ownedDir(tmp, job);
     const cacheStore = join(o.cacheDir, String(spec.build.applicationId));
-    for (const line of await restoreCaches(cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
+    for (const line of await restoreCaches(job, cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
 
-    const env: Record<string, string> = { ...spec.env, HOME: home, BITBUCKET_CLONE_DIR: stepDir, BITBUCKET_STEP_UUID: `{step-${spec.build.id}-${step.index}}` };
-    if (step.deployment) env.BITBUCKET_DEPLOYMENT_ENVIRONMENT = step.deployment;
-    const result = await runStep({
-      script: shellLines(step.script),
-      afterScript: shellLines(step.afterScript),
-      cwd: stepDir,
-      env,
-      secrets: spec.secrets,
-      maxTimeMs: step.maxTimeMinutes * 60_000,
-      signal: dirs.signal,
-      graceMs: o.graceMs,
-      output: sink,
-      pidFile: join(o.stateDir, `job-${spec.jobId}-step-${step.index}.pid`),
-    });
-    if (result.state === "SUCCESSFUL") for (const line of await saveCaches(cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
+    let sandbox: StepSandbox;
+    try {
+      sandbox = await job.step({
+        jobId: spec.jobId,
+        stepIndex: step.index,
+        dirs: { workTree: stepDir, home, tmp, repoObjects: cloneOn ? join(dirs.repoDir, ".git", "objects") : null },
+        size: step.size ?? 1,
+        image: step.image,
+        services: step.services ?? [],
+        pipes: pipesOf(step),
+      });
+    } catch (err) {
+      if (!(err instanceof StepRefusedError)) throw err;
+      await say(`this step cannot run here: ${err.message}`);
+      return await finish("FAILED", null);
+    }
+    let result;
+    try {
+      for (const line of sandbox.header) await say(line);
+      const ignored = ignoredByExecutor(o.executor.name, step);
+      if (ignored) await say(`warning: ${ignored}`);
+      const env: Record<string, string> = {
+        ...spec.env,
+        HOME: sandbox.paths.home,
+        BITBUCKET_CLONE_DIR: sandbox.paths.cloneDir,
+        BITBUCKET_STEP_UUID: `{step-${spec.build.id}-${step.index}}`,
+      };
+      if (step.deployment) env.BITBUCKET_DEPLOYMENT_ENVIRONMENT = step.deployment;
+      result = await runStep({
+        script: shellLines(step.script),
+        afterScript: shellLines(step.afterScript),
+        cwd: stepDir,
+        env,
+        secrets: spec.secrets,
+        maxTimeMs: step.maxTimeMinutes * 60_000,
+        signal: dirs.signal,
+        graceMs: o.graceMs,
+        output: sink,
+        run: (commands, runEnv, output, graceMs) => sandbox.run({ commands, env: runEnv, output, secrets: spec.secrets, graceMs }),
+      });
+      const problems = await sandbox.problems();
+      for (const line of problems) await say(line);
+      if (problems.length && result.state === "SUCCESSFUL") result = { ...result, state: "FAILED" as const };
+    } finally {
+      await sandbox.teardown();
+    }
+    if (result.state === "FAILED" && (await job.diskFull())) {
+      await say("no space left: the job's disk (its checkout, work trees, HOME and /tmp) is full; the runner's operator sets its size with PIPELINES_STEP_DISK");
+    }
+    if (result.state === "SUCCESSFUL") for (const line of await saveCaches(job, cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
     if (result.state === "SUCCESSFUL" && step.artifacts.length > 0) {
-      const saved = await saveArtifacts(stepDir, step.artifacts, dirs.artifactStore);
+      const saved = await saveArtifacts(job, stepDir, step.artifacts, dirs.artifactStore);
       await say(`saved ${saved.length} artifact file${saved.length === 1 ? "" : "s"} for later steps`);
     }
     return await finish(result.state, result.exitCode);
@@ -253,4 +306,22 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     await say(message).catch(() => undefined);
     return finish("FAILED", null);
   }
+}
+
+/** A directory of the job's for a step, owned by the step's user. */
+async function ownedDir(dir: string, job: JobSandbox): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (job.owner) await chown(dir, job.owner.uid, job.owner.gid);
+}
+
+/** What a step asks for that this executor does not give it, in words; null when nothing. */
+export function ignoredByExecutor(executor: Executor["name"], step: StepPlan): string | null {
+  if (executor === "container") return null;
+  const parts: string[] = [];
+  if (step.image) parts.push(`image "${step.image.name}"`);
+  const services = (step.services ?? []).map((s) => s.name);
+  if (services.length) parts.push(`${services.length === 1 ? "service" : "services"} ${services.map((n) => `"${n}"`).join(", ")}`);
+  if (parts.length === 0) return null;
+  const verb = parts.length > 1 || services.length > 1 ? "are" : "is";
+  return `${parts.join(" and ")} ${verb} ignored: this runner's executor is "${executor}", which runs steps on the runner's own system; a runner with PIPELINES_EXECUTOR=container runs steps in their image`;
 }

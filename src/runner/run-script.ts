@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants as fsConstants } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
@@ -41,7 +41,8 @@ const CLOSE_WAIT_MS = 1000;
  * (stdin must not be a socket, which Node's default pipes are: bash would then take itself for an rsh session
  * and read ~/.bashrc.)
  * Writes the group's pid record to `pidFile` while it runs. When the shell exits, anything it left running
- * (`sleep 1000 &`) is stopped too, as the end of a Bitbucket step ends its container.
+ * (`sleep 1000 &`) is stopped too, as the end of a Bitbucket step ends its container. This is the `host` executor's
+ * way of running a script: no isolation beyond the process group.
  */
 export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
   await writeFile(options.file, buildStepScript(options.commands), { mode: 0o600 });
@@ -51,18 +52,72 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
-  exited.catch(() => undefined); // handled where it is awaited; this only keeps it from counting as unhandled
+  const exited = exitOf(child);
   const pid = child.pid;
   if (pid === undefined) {
     await exited; // rejects with the spawn error (missing cwd, no bash…)
     throw new Error("bash could not be started");
   }
+  let stopping: Promise<boolean> | null = null;
+  const stopGroup = () => (stopping ??= stopProcessGroup(pid, options.graceMs).catch(() => false));
+  let pidFileError: { error: unknown } | null = null;
+  try {
+    if (options.pidFile) writePidFile(options.pidFile, pid);
+  } catch (error) {
+    pidFileError = { error };
+  }
+  if (pidFileError) {
+    await stopGroup(); // never leave a process running that a restarted runner could not find
+    await exited.catch(() => undefined);
+    throw pidFileError.error;
+  }
+  return superviseRun({
+    child,
+    exited,
+    output: options.output,
+    secrets: options.secrets,
+    stop: stopGroup,
+    afterExit: stopGroup,
+    leftoverNotice: "a process that left the step's process group still holds its output open; it was not stopped and its further output is not shown",
+    finished: async () => {
+      if (options.pidFile) await removePidFile(options.pidFile);
+    },
+  });
+}
 
-  const { output } = options;
+/** How a started process ended; rejects when it could not be started. */
+export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code, signal) => resolve({ code, signal }));
+  });
+  exited.catch(() => undefined); // handled where it is awaited; this only keeps it from counting as unhandled
+  return exited;
+}
+
+export interface SupervisedProcess {
+  /** Started with stdout and stderr as pipes. */
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output: StepOutput;
+  secrets: readonly string[];
+  /** Stops everything the run started (SIGTERM, SIGKILL after the grace period). Idempotent. */
+  stop(): Promise<unknown>;
+  /** Runs once the main process has exited: stops whatever it left running. */
+  afterExit(): Promise<unknown>;
+  /** Said in the log when the output pipes stay open after `afterExit` (something escaped it). */
+  leftoverNotice: string;
+  /** Runs last, before `done` settles. */
+  finished?(): Promise<void>;
+}
+
+/**
+ * Passes a running script's stdout and stderr, masked, to its step output (pausing the pipes while the output is
+ * busy, and handing them to `wc -c` once the log is full), and settles `done` when the process has exited, what it
+ * left has been stopped, and its output has been passed on.
+ */
+export function superviseRun(p: SupervisedProcess): ScriptRun {
+  const { output, child } = p;
   const streams = [child.stdout, child.stderr] as Readable[];
   let paused = false;
   const pause = () => {
@@ -78,7 +133,7 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
   const drainers: Drainer[] = [];
   const finishers = streams.map((stream) => {
     const decoder = new StringDecoder("utf8");
-    const masker = createMasker(options.secrets);
+    const masker = createMasker(p.secrets);
     let handedOff = false;
     stream.on("data", (data: Buffer) => {
       if (output.discarding()) {
@@ -96,25 +151,10 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
     return () => output.write(masker.push(decoder.end()) + masker.flush());
   });
 
-  let stopping: Promise<boolean> | null = null;
   let finished = false;
-  const stopGroup = () => (stopping ??= stopProcessGroup(pid, options.graceMs).catch(() => false));
-
-  let pidFileError: { error: unknown } | null = null;
-  try {
-    if (options.pidFile) writePidFile(options.pidFile, pid);
-  } catch (error) {
-    pidFileError = { error };
-  }
-
   const done = (async () => {
-    if (pidFileError) {
-      await stopGroup(); // never leave a process running that a restarted runner could not find
-      await exited.catch(() => undefined);
-      throw pidFileError.error;
-    }
-    const { code, signal } = await exited;
-    await stopGroup();
+    const { code, signal } = await p.exited;
+    await p.afterExit();
     let waited = 0;
     while (open > 0 && waited < CLOSE_WAIT_MS) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -123,11 +163,10 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
     for (const finish of finishers) finish();
     await Promise.all(drainers.map((d) => d.finished(CLOSE_WAIT_MS)));
     if (open > 0) {
-      // Only a process that left the session (setsid) can still hold the pipes after the group is gone.
-      output.notice("[pipelines] a process that left the step's process group still holds its output open; it was not stopped and its further output is not shown");
+      output.notice(`[pipelines] ${p.leftoverNotice}`);
       for (const s of streams) s.destroy();
     }
-    if (options.pidFile) await removePidFile(options.pidFile);
+    await p.finished?.();
     finished = true;
     return { exitCode: code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0) };
   })();
@@ -135,7 +174,7 @@ export async function startScript(options: ScriptOptions): Promise<ScriptRun> {
   return {
     done,
     stop: () => {
-      if (!finished) void stopGroup();
+      if (!finished) void p.stop();
     },
   };
 }
@@ -188,7 +227,7 @@ function handOff(stream: Readable, output: StepOutput): Drainer | null {
 
 let bash: string | undefined;
 /** bash by absolute path: the step's PATH is the user's, and must not decide which program runs the script. */
-function bashPath(): string {
+export function bashPath(): string {
   bash ??= ["/bin/bash", "/usr/bin/bash", "/usr/local/bin/bash"].find((p) => {
     try {
       accessSync(p, fsConstants.X_OK);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { buildStepEnv } from "./build-step-env";
 import { startScript, type ScriptRun } from "./run-script";
-import { createStepOutput, type OutputTarget } from "./step-output";
+import { createStepOutput, type OutputTarget, type StepOutput } from "./step-output";
 import { removeWorkspace } from "./workspace";
 
 export type StepState = "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT";
@@ -42,6 +42,11 @@ export interface RunStepOptions {
   pidFile?: string;
   /** Where the private directory for the generated scripts and the default HOME is made. Default: os.tmpdir(). */
   tempDir?: string;
+  /**
+   * Starts one list of commands (the executor's way: see executors/executor.ts). Without it the commands run as
+   * `bash -e` in a process group of the runner's own (the host executor; `cwd` and `pidFile` apply only then).
+   */
+  run?(commands: readonly string[], env: Record<string, string>, output: StepOutput, graceMs: number): Promise<ScriptRun>;
 }
 
 type StopReason = "STOPPED" | "TIMED_OUT" | "OUTPUT_FAILED";
@@ -88,9 +93,9 @@ export async function runStep(options: RunStepOptions): Promise<StepResult> {
     if (options.env.HOME === undefined) await mkdir(home, { mode: 0o700 });
     const env = buildStepEnv(options.env, home);
     const run = async (commands: readonly string[], file: string, scriptEnv: Record<string, string>) => {
-      current = await startScript({
-        commands, file, cwd: options.cwd, env: scriptEnv, secrets: options.secrets, graceMs, output, pidFile: options.pidFile,
-      });
+      current = options.run
+        ? await options.run(commands, scriptEnv, output, graceMs)
+        : await startScript({ commands, file, cwd: options.cwd, env: scriptEnv, secrets: options.secrets, graceMs, output, pidFile: options.pidFile });
       if (stopReason) current.stop();
       try {
         return (await current.done).exitCode;

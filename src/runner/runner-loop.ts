@@ -1,6 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { ExecutorSettings } from "../config/executor-settings";
 import type { Logger } from "../log/logger";
+import { createExecutor } from "./executors/create-executor";
 import { killLeftoverGroups } from "./reap-leftovers";
 import { runJob } from "./run-job";
 import type { RunnerProtocol } from "./runner-protocol";
@@ -18,6 +20,10 @@ export interface RunnerOptions {
   graceMs?: number;
   /** Jobs run at once. Default 1. */
   slots?: number;
+  /** How steps are isolated (PIPELINES_EXECUTOR and the step limits). */
+  executor: ExecutorSettings;
+  /** The runner inside the web service (`npm start`), where the host executor is refused. */
+  inProcess: boolean;
 }
 
 export interface RunningRunner {
@@ -37,6 +43,9 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
   await mkdir(o.workDir, { recursive: true, mode: 0o700 });
   const leftovers = await killLeftoverGroups(o.stateDir, o.graceMs ?? 10_000);
   if (leftovers.killed.length) o.log.warn("stopped steps a previous runner left running", { processGroups: leftovers.killed });
+  const slots = Math.max(1, o.slots ?? 1);
+  const executor = await createExecutor({ settings: o.executor, workDir: o.workDir, stateDir: o.stateDir, slots, runnerName: o.name, inProcess: o.inProcess, log: o.log });
+  o.log.info(`steps run in: ${executor.describe()}`);
 
   let stopping = false;
   const shutdown = new AbortController();
@@ -55,7 +64,7 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
       sleepers.add(done);
     });
 
-  const slot = async () => {
+  const slot = async (index: number) => {
     while (!stopping) {
       let claimed = false;
       try {
@@ -66,8 +75,8 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
           await runJob({
             api: o.api,
             spec,
-            workDir: o.workDir,
-            stateDir: o.stateDir,
+            executor,
+            slot: index,
             cacheDir: o.cacheDir ?? join(dirname(o.workDir), "caches"),
             graceMs: o.graceMs,
             shutdown: shutdown.signal,
@@ -81,7 +90,7 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
       if (!claimed && !stopping) await sleep(o.pollMs ?? 1000);
     }
   };
-  const loops = Array.from({ length: Math.max(1, o.slots ?? 1) }, () => slot());
+  const loops = Array.from({ length: slots }, (_, i) => slot(i));
 
   return {
     wake,
@@ -91,6 +100,7 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
       shutdown.abort();
       wake();
       await Promise.all(loops);
+      await executor.close();
     },
   };
 }

@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { BitbucketCloud } from "../standin/cloud";
 import type { TestServer } from "../support/test-server";
 import { buildReaches, eventually, installWorld, withStandinAndServer } from "../support/build-world";
+import { processesMatching } from "../support/processes";
 
-const pidFile = path.join(os.tmpdir(), `pipelines-slow-${process.pid}.pid`);
-const SLOW = `pipelines:\n  default:\n    - step:\n        name: Slow\n        script:\n          - sleep 60 & echo $! > ${pidFile}; wait\n`;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A background sleep the test finds from the outside by its unusual argument. */
+const marker = `60.${process.pid}`;
+const SLOW = `pipelines:\n  default:\n    - step:\n        name: Slow\n        script:\n          - sleep ${marker} & wait\n`;
 const FAST = "pipelines:\n  default:\n    - step:\n        name: Fast\n        script:\n          - echo fast\n";
 const DEPLOY = "pipelines:\n  default:\n    - step:\n        name: Deploy\n        deployment: production\n        script:\n          - sleep 2\n          - echo deployed\n";
 
@@ -30,8 +20,7 @@ describe("auto-cancel and commit statuses", () => {
     const first = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": SLOW }, message: "slow" });
     const old = await buildReaches(server, w.applicationId, first.commit.hash, ["RUNNING"]);
     await eventually("the slow step running", async () => (await server.storage.models.Step.findOne({ where: { buildId: old.id, index: 0 } }))?.state === "RUNNING");
-    const sleeper = await eventually("the step's background process", async () => (fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, "utf8")) : undefined));
-    assert.ok(alive(sleeper));
+    const sleeper = await eventually("the step's background process", async () => processesMatching(`sleep ${marker}`)[0]);
     const second = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": FAST }, message: "fast" });
     const stopped = await buildReaches(server, w.applicationId, first.commit.hash, ["STOPPED"]);
     assert.match(stopped.stateReason ?? "", /superseded by #2/);
@@ -42,8 +31,7 @@ describe("auto-cancel and commit statuses", () => {
       return s?.state === "STOPPED" ? s : undefined;
     });
     assert.ok(step.finishedAt);
-    await eventually("the step's background process gone", async () => !alive(sleeper), 5000);
-    fs.rmSync(pidFile, { force: true });
+    await eventually("the step's background process gone", async () => !processesMatching(`sleep ${marker}`).includes(sleeper), 5000);
     await eventually("STOPPED status of the old commit", async () => bb.statuses(w.workspace, w.slug, first.commit.hash).find((s) => s.state === "STOPPED"));
   });
 

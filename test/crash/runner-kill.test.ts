@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,28 +7,25 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { eventually, installWorld } from "../support/build-world";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { createRunnerToken, isGone, spawnRunner, type Child } from "../runner-api/support";
+import { processesMatching } from "../support/processes";
 
 const LEASE_MS = 3000;
 
-/**
- * A step that never ends by itself, run N writes N to `runs`, and the pids of its shell (the group leader) and of a
- * background child to `shell-N.pid` / `bg-N.pid`, so the test can watch them.
- */
-const hangingPipeline = (dir: string) => `pipelines:
+/** A step that never ends by itself; the test finds its processes from the outside by their arguments. */
+const hangingPipeline = (marker: string) => `pipelines:
   default:
     - step:
         name: Hang
         script:
-          - n=$(( $(cat ${dir}/runs 2>/dev/null || echo 0) + 1 )); echo $n > ${dir}/runs
-          - sleep 300 & echo $! > ${dir}/bg-$n.pid
-          - echo $$ > ${dir}/shell-$n.pid
-          - sleep 300
+          - sleep 300.${marker}1 &
+          - sleep 300.${marker}2
 `;
 
 /**
- * kill -9 of a remote runner in the middle of a step: the lease expires, the build is retried (then failed, the
- * second time), its status is posted, and the step's processes — which outlive the runner, being in their own
- * process group — are stopped by the next runner started with the same --state-dir.
+ * kill -9 of a remote runner in the middle of a step: the step's processes die with it (bubblewrap's
+ * --die-with-parent: nothing of a step outlives its runner), the lease expires, the build is retried (then failed,
+ * the second time), its status is posted, and the next runner started with the same --state-dir removes what the
+ * dead one left (its job's mounted filesystem, network namespaces, cgroups) before it claims anything.
  */
 describe("crash: kill -9 of a runner in the middle of a step", function () {
   this.timeout(45_000);
@@ -53,35 +51,20 @@ describe("crash: kill -9 of a runner in the middle of a step", function () {
     }
     await server?.stop();
     await bb?.stop();
+    // A failed run may have left a killed runner's workspaces mounted.
+    if (tmp) for (const point of mountsUnder(tmp).reverse()) spawnSync("umount", ["-l", point]);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  /** The pids of run `n`'s shell and background sleep, once the step has written them. */
-  const stepPids = (n: number) =>
-    eventually(`run ${n} of the step to start`, async () => {
-      const read = (f: string) => {
-        const text = fs.existsSync(path.join(tmp, "marks", f)) ? fs.readFileSync(path.join(tmp, "marks", f), "utf8").trim() : "";
-        return /^\d+$/.test(text) ? Number(text) : null;
-      };
-      const shell = read(`shell-${n}.pid`);
-      const bg = read(`bg-${n}.pid`);
-      return shell && bg ? [shell, bg] : undefined;
+  const marker = String(process.pid % 10000);
+  /** The pids of the step's two sleeps, once they run. */
+  const stepPids = (what: string) =>
+    eventually(`${what} to start`, async () => {
+      const found = [...processesMatching(`sleep 300.${marker}1`), ...processesMatching(`sleep 300.${marker}2`)];
+      return found.length === 2 ? found : undefined;
     }, 20_000);
 
-  /** Dead processes stay zombies until PID 1 reaps them (lazily, here): wait until `kill(pid, 0)` says ESRCH. */
-  const reaped = (list: number[]) =>
-    eventually(`pids ${list.join(", ")} to be reaped`, async () => list.every((pid) => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === "ESRCH";
-      }
-    }), 10_000);
-
   it("the build is retried within the lease, then failed with its status posted, and no process of the step is left", async () => {
-    const marks = path.join(tmp, "marks");
-    fs.mkdirSync(marks);
     const token = await createRunnerToken(server.env, "crashy");
     const stateDir = path.join(tmp, "state");
     const workDir = path.join(tmp, "work");
@@ -94,17 +77,16 @@ describe("crash: kill -9 of a runner in the middle of a step", function () {
     const buildOf = async () => server.storage.models.Build.findOne({ where: { applicationId: w.applicationId } });
 
     const first = runner(1);
-    const { commit } = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": hangingPipeline(marks) }, message: "hang" });
-    const run1 = await stepPids(1).catch((err: Error) => {
+    const { commit } = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": hangingPipeline(marker) }, message: "hang" });
+    const run1 = await stepPids("the first run").catch((err: Error) => {
       throw new Error(`${err.message}\nrunner output:\n${first.output()}`);
     });
-    pids.push(run1[0]);
 
-    // 1. kill -9 of the runner: the step's group outlives it.
+    // 1. kill -9 of the runner: the step's processes go with it.
     first.proc.kill("SIGKILL");
     await first.exited;
     const killedAt = Date.now();
-    assert.ok(run1.every((pid) => !isGone(pid)), "the step's processes outlived the runner (their own process group)");
+    await eventually("the first run's processes to die with their runner", async () => run1.every(isGone), 5000);
 
     // 2. The lease expires and the reaper queues the build again, within the lease (plus one reaper pass).
     const retried = await eventually("the build to be queued again", async () => {
@@ -114,19 +96,18 @@ describe("crash: kill -9 of a runner in the middle of a step", function () {
     assert.ok(Date.now() - killedAt <= LEASE_MS + 2000, `retried ${Date.now() - killedAt} ms after the kill`);
     assert.match(retried.stateReason ?? "", /crashy\/box-1 stopped responding; started again/);
 
-    // 3. A new runner on the same state directory stops the leftover group before it claims anything.
+    // 3. A new runner on the same state directory removes what the dead one left before it claims anything.
     const second = runner(2);
-    await eventually("the first run's processes to be gone", async () => run1.every(isGone), 10_000).catch((err: Error) => {
+    await eventually("the runner to say what it removed", async () => /removed what a previous runner left/.test(second.output()), 10_000).catch((err: Error) => {
       throw new Error(`${err.message}\nrunner output:\n${second.output()}`);
     });
-    await eventually("the runner to say what it stopped", async () => /stopped steps a previous runner left running/.test(second.output()));
-    await reaped(run1);
+    assert.equal(mountsUnder(workDir).length <= 1, true, "at most the new runner's own prepared workspace is mounted");
 
     // 4. It runs the retried build; kill -9 again mid-step: this time the build fails, and Bitbucket is told.
-    const run2 = await stepPids(2);
-    pids.push(run2[0]);
+    const run2 = await stepPids("the second run");
     second.proc.kill("SIGKILL");
     await second.exited;
+    await eventually("the second run's processes to die with their runner", async () => run2.every(isGone), 5000);
     const failed = await eventually("the build to fail", async () => {
       const b = await buildOf();
       return b?.state === "FAILED" ? b : undefined;
@@ -137,14 +118,18 @@ describe("crash: kill -9 of a runner in the middle of a step", function () {
     const steps = await server.storage.models.Step.findAll({ where: { buildId: failed.id } });
     assert.deepEqual(steps.map((s) => s.state), ["FAILED"]);
 
-    // 5. And the next runner stops what the second one left.
+    // 5. The next runner cleans up after the second one and does not run the failed build a third time.
     const third = runner(3);
-    await eventually("the second run's processes to be gone", async () => run2.every(isGone), 10_000).catch((err: Error) => {
-      throw new Error(`${err.message}\nrunner output:\n${third.output()}`);
-    });
-    await reaped(run2);
-    assert.equal(fs.readFileSync(path.join(marks, "runs"), "utf8").trim(), "2", "the failed build was not run a third time");
+    await eventually("the runner to say what it removed", async () => /removed what a previous runner left/.test(third.output()), 10_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.doesNotMatch(third.output(), /running a job/, "the failed build was not run a third time");
     third.proc.kill("SIGTERM");
     assert.equal((await third.exited).code, 0, third.output());
+    assert.deepEqual(mountsUnder(workDir), [], "a runner that stops leaves nothing mounted");
   });
 });
+
+/** Mount points below `dir`. */
+function mountsUnder(dir: string): string[] {
+  return fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4]).filter((p): p is string => typeof p === "string" && p.startsWith(`${dir}/`));
+}
