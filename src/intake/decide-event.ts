@@ -6,6 +6,7 @@ import { pullRequestBuildKey, pushBuildKey } from "../builds/build-key";
 import type { EngineContext } from "../builds/engine-context";
 import { stopBuild } from "../builds/stop-build";
 import type { NormalisedEvent, PullRequestEvent, PushEvent } from "../forges/events";
+import type { TaggedCommit } from "../forges/forge";
 import { skipCiReason } from "../forges/skip-ci";
 import { matchGlob } from "../pipelines";
 
@@ -50,19 +51,32 @@ async function decidePush(ctx: EngineContext, tenant: Tenant, app: Application, 
   if (e.refType === "branch" && app.branchFilter && !matchGlob(app.branchFilter, e.refName)) {
     return decided("branch-filter", `branch "${e.refName}" does not match the application's branch filter "${app.branchFilter}"`);
   }
-  const skip = skipCiReason(e.headMessage);
-  if (skip) return decided("skipped", skip);
+  // Bitbucket Server sends an annotated tag's object id: nothing may use it before it is resolved to the commit.
+  const target = e.unresolvedTag ? await resolveTag(ctx, tenant, e) : { commit: e.commit, message: e.headMessage };
+  if (!target) {
+    return decided("ignored", `tag "${e.refName}" no longer points at ${e.commit.slice(0, 12)}: it was moved or deleted after this push, so there is nothing of it to build`, null, null);
+  }
+  const { commit } = target;
+  const skip = skipCiReason(target.message);
+  if (skip) return decided("skipped", skip, null, commit);
   const result = await createBuild(ctx, tenant, app, {
     trigger: "push",
     refType: e.refType,
     refName: e.refName,
-    commit: e.commit,
+    commit,
     selectBy: e.refType === "tag" ? { kind: "tag", tag: e.refName } : { kind: "branch", branch: e.refName },
-    buildKey: pushBuildKey(app.id, e.refType, e.refName, e.commit),
+    buildKey: pushBuildKey(app.id, e.refType, e.refName, commit),
     deliveryId,
   });
-  if (result.outcome === "no-pipeline") return decided("no-pipeline", result.reason);
-  return decided("built", `build #${result.build.number} (${result.build.pipelineName})`, result.build.id);
+  if (result.outcome === "no-pipeline") return decided("no-pipeline", result.reason, null, commit);
+  return decided("built", `build #${result.build.number} (${result.build.pipelineName})`, result.build.id, commit);
+}
+
+/** The commit an unresolved tag push names, with its message; null when the tag no longer holds the pushed value. */
+async function resolveTag(ctx: EngineContext, tenant: Tenant, e: PushEvent): Promise<TaggedCommit | null> {
+  const forge = ctx.forgeFor(tenant);
+  if (!forge.resolveTag) throw new Error(`the ${tenant.kind} forge sent tag "${e.refName}" unresolved but cannot resolve tags`);
+  return forge.resolveTag(tenant, e.repository.fullName, e.refName, e.commit);
 }
 
 async function decidePullRequest(ctx: EngineContext, tenant: Tenant, app: Application, e: PullRequestEvent, deliveryId: number, decided: Decided): Promise<EventDecision> {

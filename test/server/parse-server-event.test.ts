@@ -46,11 +46,40 @@ describe("parseServerEvent (Bitbucket Server fixtures)", () => {
     assert.equal(e.repository.fullName, "AMUNIZ/test-repos");
   });
 
-  it("repo:refs_changed tag ADD → a tag push", () => {
+  it("repo:refs_changed tag ADD whose toCommit is toHash (a lightweight tag) → a tag push of that commit, with its message", () => {
     const { events } = parse("repo_refs_changed_tag_add.json");
     assert.equal(events.length, 1);
     const e = events[0] as PushEvent;
-    assert.deepEqual([e.refType, e.refName, e.commit, e.created], ["tag", "simple-tag", "fb522a6f08c7c7df337312e4e65ec1b57710672e", true]);
+    assert.deepEqual([e.refType, e.refName, e.commit, e.created, e.headMessage], ["tag", "simple-tag", "fb522a6f08c7c7df337312e4e65ec1b57710672e", true, "Suppress echo command part"]);
+    assert.equal(e.unresolvedTag, undefined, "toCommit shows that toHash is a commit: nothing to ask the server");
+  });
+
+  // Server sends an annotated tag's object id as toHash, and no payload field says which kind of tag it is.
+  type RefsChanged = { changes: { toHash: string }[]; toCommit?: { id: string; message: string } };
+  const tagAdd = () => body("repo_refs_changed_tag_add.json") as unknown as RefsChanged;
+
+  it("a tag change without toCommit (a multi-ref push, or a server before 7) → unresolved: the server is asked for the commit", () => {
+    const b = tagAdd();
+    delete b.toCommit;
+    const [e] = parseServerEvent("repo:refs_changed", b).events as PushEvent[];
+    assert.equal(e.unresolvedTag, true);
+    assert.equal(e.commit, b.changes[0].toHash, "the value as sent, until it is resolved");
+    assert.equal(e.headMessage, null);
+  });
+
+  it("a tag change whose toHash is not toCommit's id (an annotated tag object) → unresolved, toCommit's message not taken", () => {
+    const b = tagAdd();
+    const tagObject = "7d2f6a33c0a9e7b4a1d7b1e4d6c8f0a2b3c4d5e6";
+    b.changes[0].toHash = tagObject;
+    const [e] = parseServerEvent("repo:refs_changed", b).events as PushEvent[];
+    assert.deepEqual([e.unresolvedTag, e.commit, e.headMessage], [true, tagObject, null]);
+  });
+
+  it("a branch change without toCommit is a commit as sent (a branch cannot point at a tag object)", () => {
+    const b = body("repo_refs_changed_branch_update.json") as unknown as RefsChanged;
+    delete b.toCommit;
+    const [e] = parseServerEvent("repo:refs_changed", b).events as PushEvent[];
+    assert.deepEqual([e.refType, e.unresolvedTag, e.headMessage], ["branch", undefined, null]);
   });
 
   for (const [file, what] of [["repo_refs_changed_branch_delete.json", 'branch "feature/BB-1" was deleted'], ["repo_refs_changed_tag_delete.json", 'tag "simple-tag" was deleted']]) {

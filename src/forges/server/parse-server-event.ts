@@ -32,6 +32,9 @@ const ZERO_HASH = "0".repeat(40);
  * Turns one Bitbucket Server / Data Center webhook body into normalised events. Steps:
  *   1. `repo:refs_changed`: one {@link PushEvent} per ADD or UPDATE change of a BRANCH or TAG with a safe name;
  *      a DELETE (or a `toHash` of forty zeros), another ref type, or an unsafe name is listed in `ignored`.
+ *      A tag's `toHash` is the tag object's id when the tag is annotated, and the payload does not say which kind
+ *      it is: unless `toCommit` shows that `toHash` is a commit (a lightweight tag), the event is marked
+ *      `unresolvedTag` and the processor asks the server for the tagged commit and its message.
  *   2. `pr:opened|from_ref_updated|modified|merged|declined|deleted`: one PullRequestEvent, unless a branch name
  *      is unsafe (then `ignored`).
  *   3. Any other event key (`diagnostics:ping`, `mirror:repo_synchronized`, …): no events, one `ignored` entry.
@@ -50,7 +53,7 @@ function parseRefsChanged(body: Body, data: unknown): ParsedDelivery {
   const repository = body.repository(body.object(root, "repository", "repository"), "repository");
   const changes = body.array(root, "changes", "changes");
   const actor = actorOf(own(root, "actor"));
-  // Server sends the head commit of a single-change push as `toCommit` (with its message).
+  // Server (since 7.x) sends the head commit of a single-change push as `toCommit` (with its message).
   const toCommit = own(root, "toCommit");
   const out: ParsedDelivery = { events: [], ignored: [] };
   if (changes.length === 0) out.ignored.push({ reason: "repo:refs_changed has no changes" });
@@ -72,7 +75,9 @@ function parseRefsChanged(body: Body, data: unknown): ParsedDelivery {
     if (!kind) return out.ignored.push({ reason: `ref ${quote(name)} of type ${quote(refType)} is not a branch or tag` });
     if (!isSafeRefName(name)) return out.ignored.push({ reason: `${kind} name ${quote(name)} is not a safe git ref name` });
     const created = type === "ADD" || fromHash === ZERO_HASH;
-    const message = isObj(toCommit) && own(toCommit, "id") === toHash && typeof own(toCommit, "message") === "string" ? (own(toCommit, "message") as string) : null;
+    // `toCommit` describes `toHash` only when their ids agree: then `toHash` is a commit, with this message.
+    const isHead = isObj(toCommit) && own(toCommit, "id") === toHash;
+    const message = isHead && typeof own(toCommit, "message") === "string" ? (own(toCommit, "message") as string) : null;
     const event: PushEvent = {
       kind: "push",
       repository,
@@ -85,6 +90,9 @@ function parseRefsChanged(body: Body, data: unknown): ParsedDelivery {
       // Server's payload does not say whether the push rewrote history.
       forced: false,
     };
+    // A branch always points at a commit (git refuses anything else under refs/heads); a tag may point at an
+    // annotated tag object, and only the server can say which commit that tags.
+    if (kind === "tag" && !isHead) event.unresolvedTag = true;
     if (actor) event.actor = actor;
     out.events.push(event);
   });
