@@ -85,7 +85,18 @@ export type NormalisedEvent = PushEvent | PullRequestEvent;
 /** The outcome of parsing one delivery: the events to act on, and a reason for everything in it that was skipped. */
 export interface ParsedDelivery {
   events: NormalisedEvent[];
-  ignored: { reason: string }[];
+  ignored: IgnoredEvent[];
+}
+
+/** Something in a delivery that Pipelines does not act on, and why; with what it was about when the payload says. */
+export interface IgnoredEvent {
+  reason: string;
+  /** `PROJECT/slug` or `workspace/slug`: the decision is then listed with that repository's application. */
+  repository?: string;
+  /** `branch:<name>`, `tag:<name>` or `pull-request:<id>`, as decisions name refs. */
+  ref?: string;
+  /** 40 lowercase hex, when the payload names the commit. */
+  commit?: string;
 }
 
 /**

@@ -82,9 +82,12 @@ describe("parseServerEvent (Bitbucket Server fixtures)", () => {
     assert.deepEqual([e.refType, e.unresolvedTag, e.headMessage], ["branch", undefined, null]);
   });
 
-  for (const [file, what] of [["repo_refs_changed_branch_delete.json", 'branch "feature/BB-1" was deleted'], ["repo_refs_changed_tag_delete.json", 'tag "simple-tag" was deleted']]) {
-    it(`${file}: DELETE builds nothing and says why`, () => {
-      assert.deepEqual(parse(file), { events: [], ignored: [{ reason: what }] });
+  for (const [file, what, ref] of [
+    ["repo_refs_changed_branch_delete.json", 'branch "feature/BB-1" was deleted', "branch:feature/BB-1"],
+    ["repo_refs_changed_tag_delete.json", 'tag "simple-tag" was deleted', "tag:simple-tag"],
+  ]) {
+    it(`${file}: DELETE builds nothing and says why, naming the repository and ref`, () => {
+      assert.deepEqual(parse(file), { events: [], ignored: [{ reason: what, repository: "AMUNIZ/test-repos", ref }] });
     });
   }
 
@@ -118,6 +121,40 @@ describe("parseServerEvent (Bitbucket Server fixtures)", () => {
       for (const [k, v] of Object.entries(expected)) assert.deepEqual(e[k as keyof PullRequestEvent], v, k);
     });
   }
+
+  type PrBody = { eventKey: string; pullRequest: { id: number; fromRef: { id?: string; displayId: string; type?: string; latestCommit: string } } };
+  const fromTag = (file: string, mark: (ref: PrBody["pullRequest"]["fromRef"]) => void) => {
+    const b = body(file) as unknown as PrBody;
+    b.pullRequest.fromRef.displayId = "v1.0";
+    mark(b.pullRequest.fromRef);
+    return b;
+  };
+  const tagMarks: [string, (ref: PrBody["pullRequest"]["fromRef"]) => void][] = [
+    ["type TAG and id refs/tags/v1.0", (r) => ((r.type = "TAG"), (r.id = "refs/tags/v1.0"))],
+    ["type TAG only", (r) => ((r.type = "TAG"), delete r.id)],
+    ["id refs/tags/v1.0 only", (r) => (delete r.type, (r.id = "refs/tags/v1.0"))],
+  ];
+  for (const [what, mark] of tagMarks) {
+    it(`a pull request whose source is a tag (${what}) is not built as a branch: ignored, with the reason and the repository`, () => {
+      const b = fromTag("pr_opened.json", mark);
+      const { events, ignored } = parseServerEvent(b.eventKey, b);
+      assert.deepEqual(events, []);
+      assert.equal(ignored.length, 1);
+      assert.equal(ignored[0].repository, "DEV/network-monitor");
+      assert.equal(ignored[0].ref, "pull-request:125");
+      assert.equal(ignored[0].commit, b.pullRequest.fromRef.latestCommit);
+      assert.match(ignored[0].reason, /^pull request #125: its source is tag "v1\.0", not a branch: pull-request pipelines run for source branches only, so it is not built/);
+    });
+  }
+
+  it("a merged or declined pull request from a tag has nothing to stop, and says so", () => {
+    for (const [file, key] of [["pr_merged.json", "pr:merged"], ["pr_declined.json", "pr:declined"]]) {
+      const b = fromTag(file, (r) => ((r.type = "TAG"), (r.id = "refs/tags/v1.0")));
+      const { events, ignored } = parseServerEvent(key, b);
+      assert.deepEqual(events, [], file);
+      assert.match(ignored[0].reason, /its source is tag "v1\.0", not a branch: .* it has no builds to stop/, file);
+    }
+  });
 
   it("diagnostics:ping and mirror:repo_synchronized are ignored with a reason", () => {
     assert.equal(parseServerEvent("diagnostics:ping", JSON.parse(raw("diagnostics_ping.json"))).ignored.length, 1);

@@ -7,6 +7,7 @@ import { enableServerAutoBuild } from "../../src/forges/server/server-webhooks";
 import { serverForge } from "../../src/forges/server/server-forge";
 import { ForgeUnavailableError } from "../../src/forges/forge";
 import { tenantSshKey } from "../../src/tenants/ssh-key-store";
+import { listDecisions } from "../../src/web/api/decisions-get";
 import type { Application, Decision, Tenant } from "../../src/db/models";
 
 const PIPELINE = `pipelines:
@@ -172,5 +173,20 @@ describe("Bitbucket Server events: annotated tags, pull requests from tags, titl
     assert.equal(await forge.resolveTag!(tenant, REPO, "release/5.0", "1".repeat(40)), null);
     bbs.failNext("GET", /\/tags\//, 500);
     await assert.rejects(forge.resolveTag!(tenant, REPO, "release/5.0", t.object), (e: Error) => e instanceof ForgeUnavailableError && /HTTP 500/.test(e.message));
+  });
+
+  it("a pull request from a tag is not built as a branch; the decision says why and is listed with the application", async () => {
+    const c = await bbs.commit(REPO, { "release.txt": "hotfix\n" }, "main", "Hotfix");
+    await bbs.tag(REPO, "v6.0", { at: c.hash, message: "Version 6.0" });
+    const pr = { id: 11, title: "Merge the v6.0 hotfix back", from: { ref: "refs/tags/v6.0", commit: c.hash }, to: { branch: "develop", commit: c.hash } };
+    const [opened] = await decisionsOf(onlyDelivery(await bbs.notifyPullRequest(REPO, "pr:opened", pr)));
+    assert.equal(opened.outcome, "ignored");
+    assert.equal(opened.ref, "pull-request:11");
+    assert.equal(opened.commit, c.hash);
+    assert.match(opened.reason, /^pull request #11: its source is tag "v6\.0", not a branch: pull-request pipelines run for source branches only, so it is not built/);
+    assert.equal(await server.storage.models.Build.count({ where: { applicationId: app.id, pullRequestId: 11 } }), 0);
+    // "Why did / didn't this run" of the application shows it.
+    const { values } = await listDecisions(server.storage.models, app, undefined, 50);
+    assert.ok(values.some((v) => v.ref === "pull-request:11" && v.outcome === "ignored" && v.reason === opened.reason));
   });
 });
