@@ -122,6 +122,13 @@ describe("parseServerEvent (Bitbucket Server fixtures)", () => {
     });
   }
 
+  it("pr:modified → an update carrying fromRef's latestCommit, which the build key compares with the builds already made", () => {
+    const b = body("pr_modified_toref.json") as unknown as { pullRequest: { fromRef: { latestCommit: string }; title: string }; previousTitle: string };
+    const [e] = parseServerEvent("pr:modified", b).events as PullRequestEvent[];
+    assert.notEqual(b.previousTitle, b.pullRequest.title);
+    assert.deepEqual([e.action, e.sourceCommit, e.title], ["updated", b.pullRequest.fromRef.latestCommit, "added LICENSE"]);
+  });
+
   type PrBody = { eventKey: string; pullRequest: { id: number; fromRef: { id?: string; displayId: string; type?: string; latestCommit: string } } };
   const fromTag = (file: string, mark: (ref: PrBody["pullRequest"]["fromRef"]) => void) => {
     const b = body(file) as unknown as PrBody;

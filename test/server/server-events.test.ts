@@ -189,4 +189,31 @@ describe("Bitbucket Server events: annotated tags, pull requests from tags, titl
     const { values } = await listDecisions(server.storage.models, app, undefined, 50);
     assert.ok(values.some((v) => v.ref === "pull-request:11" && v.outcome === "ignored" && v.reason === opened.reason));
   });
+
+  it("a pr:modified that changes only the title builds nothing more: one build, and a decision naming it", async () => {
+    const models = server.storage.models;
+    const feature = await bbs.commit(REPO, { "feature.txt": "x\n" }, "feature/title", "Feature work");
+    const pr = { id: 12, title: "Feature", description: "first words", from: { ref: "refs/heads/feature/title", commit: feature.hash }, to: { branch: "main", commit: feature.parents[0] } };
+    const [opened] = await decisionsOf(onlyDelivery(await bbs.notifyPullRequest(REPO, "pr:opened", pr)));
+    assert.equal(opened.outcome, "built", opened.reason);
+    const first = await buildReaches(server, app.id, feature.hash, ["SUCCESSFUL", "FAILED"], 60_000);
+    assert.equal(first.pullRequestId, 12);
+
+    const renamed = { ...pr, title: "Feature: a better title", description: "better words" };
+    const [modified] = await decisionsOf(onlyDelivery(await bbs.notifyPullRequest(REPO, "pr:modified", renamed, { title: pr.title, description: pr.description })));
+    assert.equal(modified.outcome, "already-built");
+    assert.equal(modified.buildId, first.id);
+    assert.equal(modified.commit, feature.hash);
+    assert.equal(
+      modified.reason,
+      `pull request #12 at ${feature.hash.slice(0, 12)} into "main" was already built by build #${first.number} (pull-requests: **): the source commit and the destination are unchanged (an edit of the title or description, or the same event delivered again), nothing new to build`,
+    );
+    assert.equal(await models.Build.count({ where: { applicationId: app.id, pullRequestId: 12 } }), 1);
+
+    // A new source commit does build (the dedupe is by commit and destination, not by pull request).
+    const next = await bbs.commit(REPO, { "feature.txt": "y\n" }, "feature/title", "More work");
+    const [updated] = await decisionsOf(onlyDelivery(await bbs.notifyPullRequest(REPO, "pr:from_ref_updated", { ...renamed, from: { ...renamed.from, commit: next.hash } })));
+    assert.equal(updated.outcome, "built", updated.reason);
+    assert.equal(await models.Build.count({ where: { applicationId: app.id, pullRequestId: 12 } }), 2);
+  });
 });
