@@ -8,6 +8,7 @@ import { serverForge } from "../../src/forges/server/server-forge";
 import { ForgeUnavailableError } from "../../src/forges/forge";
 import { tenantSshKey } from "../../src/tenants/ssh-key-store";
 import { listDecisions } from "../../src/web/api/decisions-get";
+import { decideEvent } from "../../src/intake/decide-event";
 import type { Application, Decision, Tenant } from "../../src/db/models";
 
 const PIPELINE = `pipelines:
@@ -209,6 +210,10 @@ describe("Bitbucket Server events: annotated tags, pull requests from tags, titl
       `pull request #12 at ${feature.hash.slice(0, 12)} into "main" was already built by build #${first.number} (pull-requests: **): the source commit and the destination are unchanged (an edit of the title or description, or the same event delivered again), nothing new to build`,
     );
     assert.equal(await models.Build.count({ where: { applicationId: app.id, pullRequestId: 12 } }), 1);
+    // The opening delivery decided again (a processor that crashed before storing its decisions) finds its own build.
+    const [event] = serverForge(models).parseDelivery("pr:opened", JSON.stringify(bbs.pullRequestBody("pr:opened", REPO, pr))).events;
+    const again = await decideEvent(server.engine.ctx, tenant, event, opened.deliveryId);
+    assert.deepEqual([again.outcome, again.buildId], ["built", first.id]);
 
     // A new source commit does build (the dedupe is by commit and destination, not by pull request).
     const next = await bbs.commit(REPO, { "feature.txt": "y\n" }, "feature/title", "More work");
