@@ -26,12 +26,24 @@ export interface PushEvent {
   refType: RefType;
   /** The short name (`main`, `feature/x`, `v1.0`), never `refs/heads/…`; passes {@link isSafeRefName}. */
   refName: string;
-  /** The commit the ref now points at: 40 lowercase hex. For an annotated tag, the tagged commit. */
+  /**
+   * The commit the ref now points at: 40 lowercase hex. For an annotated tag, the tagged commit — unless
+   * `unresolvedTag` is set, when it is the tag's new value as the payload sent it.
+   */
   commit: string;
-  /** The commit the ref pointed at before the push (40 lowercase hex), or null when the ref was created. */
+  /**
+   * The commit the ref pointed at before the push (40 lowercase hex), or null when the ref was created. With
+   * `unresolvedTag`, the tag's old value as sent (it may name an annotated tag object).
+   */
   previousCommit: string | null;
   /** The full message of `commit`, or null when the payload does not carry it. */
   headMessage: string | null;
+  /**
+   * Set on a tag push whose payload does not say what `commit` is: Bitbucket Server sends the new value of the ref,
+   * which for an annotated tag is the tag object's id, not the tagged commit. Before anything uses the event, the
+   * processor asks the forge (`Forge.resolveTag`, forge.ts) for the commit the tag points at and for its message.
+   */
+  unresolvedTag?: true;
   /** The ref did not exist before this push. */
   created: boolean;
   /** The push was a force-push that rewrote the ref's history. */
@@ -73,7 +85,18 @@ export type NormalisedEvent = PushEvent | PullRequestEvent;
 /** The outcome of parsing one delivery: the events to act on, and a reason for everything in it that was skipped. */
 export interface ParsedDelivery {
   events: NormalisedEvent[];
-  ignored: { reason: string }[];
+  ignored: IgnoredEvent[];
+}
+
+/** Something in a delivery that Pipelines does not act on, and why; with what it was about when the payload says. */
+export interface IgnoredEvent {
+  reason: string;
+  /** `PROJECT/slug` or `workspace/slug`: the decision is then listed with that repository's application. */
+  repository?: string;
+  /** `branch:<name>`, `tag:<name>` or `pull-request:<id>`, as decisions name refs. */
+  ref?: string;
+  /** 40 lowercase hex, when the payload names the commit. */
+  commit?: string;
 }
 
 /**

@@ -34,6 +34,12 @@ export interface SshCloneAccess {
   hostKeyFingerprint: string | null;
 }
 
+/** The commit a tag points at (40 lowercase hex) and that commit's full message (null when Bitbucket gives none). */
+export interface TaggedCommit {
+  commit: string;
+  message: string | null;
+}
+
 /**
  * Bitbucket could not answer now (network error, timeout, 5xx, 429): the caller keeps the work and tries again
  * later. Anything else a forge throws is final for that piece of work.
@@ -60,6 +66,15 @@ export interface Forge {
   readFile(tenant: Tenant, repository: string, commit: string, path: string): Promise<string | null>;
   /** The full 40-character hash of a (possibly abbreviated) commit, or null when Bitbucket does not know it. */
   resolveCommit(tenant: Tenant, repository: string, hash: string): Promise<string | null>;
+  /**
+   * The commit tag `tag` points at, with its message, provided the tag still holds `value` — the new value a push
+   * sent for it: an annotated tag object's id, or the commit itself for a lightweight tag. Null when the tag was
+   * deleted or moved to something else since that push (there is then nothing left of it to build).
+   *
+   * Only a forge whose parser marks push events `unresolvedTag` (Bitbucket Server) has it; the processor calls it for
+   * those events only. Throws ForgeUnavailableError when Bitbucket cannot answer now.
+   */
+  resolveTag?(tenant: Tenant, repository: string, tag: string, value: string): Promise<TaggedCommit | null>;
   /** Where and how a runner clones the repository (fresh credentials, valid for at least an hour). */
   cloneAccess(tenant: Tenant, repository: string): Promise<CloneAccess>;
   /**

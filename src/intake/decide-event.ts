@@ -1,11 +1,12 @@
 import { Op } from "sequelize";
 import type { Application, Tenant } from "../db/models";
 import type { DecisionOutcome } from "../db/models/decision";
-import { createBuild } from "../builds/create-build";
+import { createBuild, type CreateBuildResult } from "../builds/create-build";
 import { pullRequestBuildKey, pushBuildKey } from "../builds/build-key";
 import type { EngineContext } from "../builds/engine-context";
 import { stopBuild } from "../builds/stop-build";
 import type { NormalisedEvent, PullRequestEvent, PushEvent } from "../forges/events";
+import type { TaggedCommit } from "../forges/forge";
 import { skipCiReason } from "../forges/skip-ci";
 import { matchGlob } from "../pipelines";
 
@@ -50,19 +51,45 @@ async function decidePush(ctx: EngineContext, tenant: Tenant, app: Application, 
   if (e.refType === "branch" && app.branchFilter && !matchGlob(app.branchFilter, e.refName)) {
     return decided("branch-filter", `branch "${e.refName}" does not match the application's branch filter "${app.branchFilter}"`);
   }
-  const skip = skipCiReason(e.headMessage);
-  if (skip) return decided("skipped", skip);
+  // Bitbucket Server sends an annotated tag's object id: nothing may use it before it is resolved to the commit.
+  const target = e.unresolvedTag ? await resolveTag(ctx, tenant, e) : { commit: e.commit, message: e.headMessage };
+  if (!target) {
+    return decided("ignored", `tag "${e.refName}" no longer points at ${e.commit.slice(0, 12)}: it was moved or deleted after this push, so there is nothing of it to build`, null, null);
+  }
+  const { commit } = target;
+  const skip = skipCiReason(target.message);
+  if (skip) return decided("skipped", skip, null, commit);
   const result = await createBuild(ctx, tenant, app, {
     trigger: "push",
     refType: e.refType,
     refName: e.refName,
-    commit: e.commit,
+    commit,
     selectBy: e.refType === "tag" ? { kind: "tag", tag: e.refName } : { kind: "branch", branch: e.refName },
-    buildKey: pushBuildKey(app.id, e.refType, e.refName, e.commit),
+    buildKey: pushBuildKey(app.id, e.refType, e.refName, commit),
     deliveryId,
   });
-  if (result.outcome === "no-pipeline") return decided("no-pipeline", result.reason);
-  return decided("built", `build #${result.build.number} (${result.build.pipelineName})`, result.build.id);
+  return builtOrNot(result, deliveryId, decided, commit, `${e.refType} "${e.refName}" at ${commit.slice(0, 12)}`, "the same push was delivered again");
+}
+
+/** The commit an unresolved tag push names, with its message; null when the tag no longer holds the pushed value. */
+async function resolveTag(ctx: EngineContext, tenant: Tenant, e: PushEvent): Promise<TaggedCommit | null> {
+  const forge = ctx.forgeFor(tenant);
+  if (!forge.resolveTag) throw new Error(`the ${tenant.kind} forge sent tag "${e.refName}" unresolved but cannot resolve tags`);
+  return forge.resolveTag(tenant, e.repository.fullName, e.refName, e.commit);
+}
+
+/**
+ * The decision for what createBuild answered. A build key met again under another delivery made no build: the
+ * decision says which build already has that commit (`already-built`) instead of claiming this event built it. The
+ * same delivery decided again (a crash before its decisions were stored) finds its own build: that is `built`.
+ */
+function builtOrNot(result: CreateBuildResult, deliveryId: number, decided: Decided, commit: string, what: string, why: string): EventDecision {
+  if (result.outcome === "no-pipeline") return decided("no-pipeline", result.reason, null, commit);
+  const { build } = result;
+  if (!result.created && build.deliveryId !== deliveryId) {
+    return decided("already-built", `${what} was already built by build #${build.number} (${build.pipelineName}): ${why}, nothing new to build`, build.id, commit);
+  }
+  return decided("built", `build #${build.number} (${build.pipelineName})`, build.id, commit);
 }
 
 async function decidePullRequest(ctx: EngineContext, tenant: Tenant, app: Application, e: PullRequestEvent, deliveryId: number, decided: Decided): Promise<EventDecision> {
@@ -82,8 +109,10 @@ async function decidePullRequest(ctx: EngineContext, tenant: Tenant, app: Applic
     buildKey: pullRequestBuildKey(app.id, e.id, commit, e.destinationBranch),
     deliveryId,
   });
-  if (result.outcome === "no-pipeline") return decided("no-pipeline", result.reason, null, commit);
-  return decided("built", `build #${result.build.number} (${result.build.pipelineName})`, result.build.id, commit);
+  // An update that leaves the source commit and the destination as they were (Server's pr:modified for a new title
+  // or description, or an edit of reviewers) meets the build key of the build already made.
+  const why = "the source commit and the destination are unchanged (an edit of the title or description, or the same event delivered again)";
+  return builtOrNot(result, deliveryId, decided, commit, `pull request #${e.id} at ${commit.slice(0, 12)} into "${e.destinationBranch}"`, why);
 }
 
 /** A merged or declined pull request: its queued builds are pointless. */

@@ -91,8 +91,9 @@ export class Processor {
       }
       if (parsed) {
         for (const event of parsed.events) decisions.push(await decideEvent(this.ctx, tenant, event, delivery.id));
-        for (const { reason } of parsed.ignored) {
-          decisions.push({ applicationId: null, repository: "", ref: null, commit: null, outcome: "ignored", reason, buildId: null });
+        // Listed with the repository's application when the parser could say which repository it was about.
+        for (const i of parsed.ignored) {
+          decisions.push({ applicationId: null, repository: i.repository ?? "", ref: i.ref ?? null, commit: i.commit ?? null, outcome: "ignored", reason: i.reason, buildId: null });
         }
       }
     }

@@ -46,16 +46,48 @@ describe("parseServerEvent (Bitbucket Server fixtures)", () => {
     assert.equal(e.repository.fullName, "AMUNIZ/test-repos");
   });
 
-  it("repo:refs_changed tag ADD → a tag push", () => {
+  it("repo:refs_changed tag ADD whose toCommit is toHash (a lightweight tag) → a tag push of that commit, with its message", () => {
     const { events } = parse("repo_refs_changed_tag_add.json");
     assert.equal(events.length, 1);
     const e = events[0] as PushEvent;
-    assert.deepEqual([e.refType, e.refName, e.commit, e.created], ["tag", "simple-tag", "fb522a6f08c7c7df337312e4e65ec1b57710672e", true]);
+    assert.deepEqual([e.refType, e.refName, e.commit, e.created, e.headMessage], ["tag", "simple-tag", "fb522a6f08c7c7df337312e4e65ec1b57710672e", true, "Suppress echo command part"]);
+    assert.equal(e.unresolvedTag, undefined, "toCommit shows that toHash is a commit: nothing to ask the server");
   });
 
-  for (const [file, what] of [["repo_refs_changed_branch_delete.json", 'branch "feature/BB-1" was deleted'], ["repo_refs_changed_tag_delete.json", 'tag "simple-tag" was deleted']]) {
-    it(`${file}: DELETE builds nothing and says why`, () => {
-      assert.deepEqual(parse(file), { events: [], ignored: [{ reason: what }] });
+  // Server sends an annotated tag's object id as toHash, and no payload field says which kind of tag it is.
+  type RefsChanged = { changes: { toHash: string }[]; toCommit?: { id: string; message: string } };
+  const tagAdd = () => body("repo_refs_changed_tag_add.json") as unknown as RefsChanged;
+
+  it("a tag change without toCommit (a multi-ref push, or a server before 7) → unresolved: the server is asked for the commit", () => {
+    const b = tagAdd();
+    delete b.toCommit;
+    const [e] = parseServerEvent("repo:refs_changed", b).events as PushEvent[];
+    assert.equal(e.unresolvedTag, true);
+    assert.equal(e.commit, b.changes[0].toHash, "the value as sent, until it is resolved");
+    assert.equal(e.headMessage, null);
+  });
+
+  it("a tag change whose toHash is not toCommit's id (an annotated tag object) → unresolved, toCommit's message not taken", () => {
+    const b = tagAdd();
+    const tagObject = "7d2f6a33c0a9e7b4a1d7b1e4d6c8f0a2b3c4d5e6";
+    b.changes[0].toHash = tagObject;
+    const [e] = parseServerEvent("repo:refs_changed", b).events as PushEvent[];
+    assert.deepEqual([e.unresolvedTag, e.commit, e.headMessage], [true, tagObject, null]);
+  });
+
+  it("a branch change without toCommit is a commit as sent (a branch cannot point at a tag object)", () => {
+    const b = body("repo_refs_changed_branch_update.json") as unknown as RefsChanged;
+    delete b.toCommit;
+    const [e] = parseServerEvent("repo:refs_changed", b).events as PushEvent[];
+    assert.deepEqual([e.refType, e.unresolvedTag, e.headMessage], ["branch", undefined, null]);
+  });
+
+  for (const [file, what, ref] of [
+    ["repo_refs_changed_branch_delete.json", 'branch "feature/BB-1" was deleted', "branch:feature/BB-1"],
+    ["repo_refs_changed_tag_delete.json", 'tag "simple-tag" was deleted', "tag:simple-tag"],
+  ]) {
+    it(`${file}: DELETE builds nothing and says why, naming the repository and ref`, () => {
+      assert.deepEqual(parse(file), { events: [], ignored: [{ reason: what, repository: "AMUNIZ/test-repos", ref }] });
     });
   }
 
@@ -89,6 +121,47 @@ describe("parseServerEvent (Bitbucket Server fixtures)", () => {
       for (const [k, v] of Object.entries(expected)) assert.deepEqual(e[k as keyof PullRequestEvent], v, k);
     });
   }
+
+  it("pr:modified → an update carrying fromRef's latestCommit, which the build key compares with the builds already made", () => {
+    const b = body("pr_modified_toref.json") as unknown as { pullRequest: { fromRef: { latestCommit: string }; title: string }; previousTitle: string };
+    const [e] = parseServerEvent("pr:modified", b).events as PullRequestEvent[];
+    assert.notEqual(b.previousTitle, b.pullRequest.title);
+    assert.deepEqual([e.action, e.sourceCommit, e.title], ["updated", b.pullRequest.fromRef.latestCommit, "added LICENSE"]);
+  });
+
+  type PrBody = { eventKey: string; pullRequest: { id: number; fromRef: { id?: string; displayId: string; type?: string; latestCommit: string } } };
+  const fromTag = (file: string, mark: (ref: PrBody["pullRequest"]["fromRef"]) => void) => {
+    const b = body(file) as unknown as PrBody;
+    b.pullRequest.fromRef.displayId = "v1.0";
+    mark(b.pullRequest.fromRef);
+    return b;
+  };
+  const tagMarks: [string, (ref: PrBody["pullRequest"]["fromRef"]) => void][] = [
+    ["type TAG and id refs/tags/v1.0", (r) => ((r.type = "TAG"), (r.id = "refs/tags/v1.0"))],
+    ["type TAG only", (r) => ((r.type = "TAG"), delete r.id)],
+    ["id refs/tags/v1.0 only", (r) => (delete r.type, (r.id = "refs/tags/v1.0"))],
+  ];
+  for (const [what, mark] of tagMarks) {
+    it(`a pull request whose source is a tag (${what}) is not built as a branch: ignored, with the reason and the repository`, () => {
+      const b = fromTag("pr_opened.json", mark);
+      const { events, ignored } = parseServerEvent(b.eventKey, b);
+      assert.deepEqual(events, []);
+      assert.equal(ignored.length, 1);
+      assert.equal(ignored[0].repository, "DEV/network-monitor");
+      assert.equal(ignored[0].ref, "pull-request:125");
+      assert.equal(ignored[0].commit, b.pullRequest.fromRef.latestCommit);
+      assert.match(ignored[0].reason, /^pull request #125: its source is tag "v1\.0", not a branch: pull-request pipelines run for source branches only, so it is not built/);
+    });
+  }
+
+  it("a merged or declined pull request from a tag has nothing to stop, and says so", () => {
+    for (const [file, key] of [["pr_merged.json", "pr:merged"], ["pr_declined.json", "pr:declined"]]) {
+      const b = fromTag(file, (r) => ((r.type = "TAG"), (r.id = "refs/tags/v1.0")));
+      const { events, ignored } = parseServerEvent(key, b);
+      assert.deepEqual(events, [], file);
+      assert.match(ignored[0].reason, /its source is tag "v1\.0", not a branch: .* it has no builds to stop/, file);
+    }
+  });
 
   it("diagnostics:ping and mirror:repo_synchronized are ignored with a reason", () => {
     assert.equal(parseServerEvent("diagnostics:ping", JSON.parse(raw("diagnostics_ping.json"))).ignored.length, 1);

@@ -1,12 +1,14 @@
 import { DataTypes, type Model, type ModelStatic, type Optional, type Sequelize } from "sequelize";
 
 /**
- * What the processor decided for one event of a delivery: built, skipped (`[skip ci]`), no-pipeline,
- * auto-build-off, branch-filter, not-an-application, inactive (uninstalled), stopped (a merged or declined pull
- * request stopped builds), ignored, invalid (the payload could not be read).
+ * What the processor decided for one event of a delivery: built, already-built (the same ref, commit and trigger
+ * were built for an earlier delivery: no second build), skipped (`[skip ci]`), no-pipeline, auto-build-off,
+ * branch-filter, not-an-application, inactive (uninstalled), stopped (a merged or declined pull request stopped
+ * builds), ignored, invalid (the payload could not be read).
  */
 export type DecisionOutcome =
   | "built"
+  | "already-built"
   | "skipped"
   | "no-pipeline"
   | "auto-build-off"

@@ -32,8 +32,12 @@ const ZERO_HASH = "0".repeat(40);
  * Turns one Bitbucket Server / Data Center webhook body into normalised events. Steps:
  *   1. `repo:refs_changed`: one {@link PushEvent} per ADD or UPDATE change of a BRANCH or TAG with a safe name;
  *      a DELETE (or a `toHash` of forty zeros), another ref type, or an unsafe name is listed in `ignored`.
+ *      A tag's `toHash` is the tag object's id when the tag is annotated, and the payload does not say which kind
+ *      it is: unless `toCommit` shows that `toHash` is a commit (a lightweight tag), the event is marked
+ *      `unresolvedTag` and the processor asks the server for the tagged commit and its message.
  *   2. `pr:opened|from_ref_updated|modified|merged|declined|deleted`: one PullRequestEvent, unless a branch name
- *      is unsafe (then `ignored`).
+ *      is unsafe or the source is a tag (Server allows a pull request from a tag; pull-request pipelines are
+ *      chosen by source branch, so it is listed in `ignored`, with the reason).
  *   3. Any other event key (`diagnostics:ping`, `mirror:repo_synchronized`, …): no events, one `ignored` entry.
  *
  * @throws MalformedEventError when the body lacks what its event key promises.
@@ -50,10 +54,11 @@ function parseRefsChanged(body: Body, data: unknown): ParsedDelivery {
   const repository = body.repository(body.object(root, "repository", "repository"), "repository");
   const changes = body.array(root, "changes", "changes");
   const actor = actorOf(own(root, "actor"));
-  // Server sends the head commit of a single-change push as `toCommit` (with its message).
+  // Server (since 7.x) sends the head commit of a single-change push as `toCommit` (with its message).
   const toCommit = own(root, "toCommit");
   const out: ParsedDelivery = { events: [], ignored: [] };
-  if (changes.length === 0) out.ignored.push({ reason: "repo:refs_changed has no changes" });
+  const ignore = (reason: string, ref?: string) => out.ignored.push(ref ? { reason, repository: repository.fullName, ref } : { reason, repository: repository.fullName });
+  if (changes.length === 0) ignore("repo:refs_changed has no changes");
   changes.forEach((raw, i) => {
     const path = `changes[${i}]`;
     if (!isObj(raw)) return body.fail(path, "an object", raw);
@@ -64,15 +69,16 @@ function parseRefsChanged(body: Body, data: unknown): ParsedDelivery {
     const fromHash = body.hash(raw, "fromHash", `${path}.fromHash`);
     const toHash = body.hash(raw, "toHash", `${path}.toHash`);
     const kind = refType === "BRANCH" ? "branch" : refType === "TAG" ? "tag" : null;
-    if (type === "DELETE" || toHash === ZERO_HASH) {
-      out.ignored.push({ reason: `${kind ?? "ref"} ${quote(name)} was deleted` });
-      return;
-    }
-    if (type !== "ADD" && type !== "UPDATE") return out.ignored.push({ reason: `change of type ${quote(type)} to ${quote(name)} is not one Pipelines builds` });
-    if (!kind) return out.ignored.push({ reason: `ref ${quote(name)} of type ${quote(refType)} is not a branch or tag` });
-    if (!isSafeRefName(name)) return out.ignored.push({ reason: `${kind} name ${quote(name)} is not a safe git ref name` });
+    // A ref label only for a name that is safe to show as one (an unsafe name stays quoted in the reason).
+    const label = kind && isSafeRefName(name) ? `${kind}:${name}` : undefined;
+    if (type === "DELETE" || toHash === ZERO_HASH) return ignore(`${kind ?? "ref"} ${quote(name)} was deleted`, label);
+    if (type !== "ADD" && type !== "UPDATE") return ignore(`change of type ${quote(type)} to ${quote(name)} is not one Pipelines builds`, label);
+    if (!kind) return ignore(`ref ${quote(name)} of type ${quote(refType)} is not a branch or tag`);
+    if (!isSafeRefName(name)) return ignore(`${kind} name ${quote(name)} is not a safe git ref name`);
     const created = type === "ADD" || fromHash === ZERO_HASH;
-    const message = isObj(toCommit) && own(toCommit, "id") === toHash && typeof own(toCommit, "message") === "string" ? (own(toCommit, "message") as string) : null;
+    // `toCommit` describes `toHash` only when their ids agree: then `toHash` is a commit, with this message.
+    const isHead = isObj(toCommit) && own(toCommit, "id") === toHash;
+    const message = isHead && typeof own(toCommit, "message") === "string" ? (own(toCommit, "message") as string) : null;
     const event: PushEvent = {
       kind: "push",
       repository,
@@ -85,6 +91,9 @@ function parseRefsChanged(body: Body, data: unknown): ParsedDelivery {
       // Server's payload does not say whether the push rewrote history.
       forced: false,
     };
+    // A branch always points at a commit (git refuses anything else under refs/heads); a tag may point at an
+    // annotated tag object, and only the server can say which commit that tags.
+    if (kind === "tag" && !isHead) event.unresolvedTag = true;
     if (actor) event.actor = actor;
     out.events.push(event);
   });
@@ -96,7 +105,6 @@ function parsePullRequest(body: Body, action: PullRequestAction, data: unknown):
   const pr = body.object(root, "pullRequest", "pullRequest");
   const id = own(pr, "id");
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) return body.fail("pullRequest.id", "a positive integer", id);
-  const ignore = (reason: string): ParsedDelivery => ({ events: [], ignored: [{ reason: `pull request #${id}: ${reason}` }] });
   const title = body.string(pr, "title", "pullRequest.title");
   const fromRef = body.object(pr, "fromRef", "pullRequest.fromRef");
   const toRef = body.object(pr, "toRef", "pullRequest.toRef");
@@ -107,6 +115,16 @@ function parsePullRequest(body: Body, action: PullRequestAction, data: unknown):
   const destinationBranch = body.string(toRef, "displayId", "pullRequest.toRef.displayId");
   const sourceCommit = body.hash(fromRef, "latestCommit", "pullRequest.fromRef.latestCommit");
   const destinationCommit = own(toRef, "latestCommit") === undefined ? null : body.hash(toRef, "latestCommit", "pullRequest.toRef.latestCommit");
+  const ignore = (reason: string): ParsedDelivery => ({
+    events: [],
+    ignored: [{ reason: `pull request #${id}: ${reason}`, repository: repository.fullName, ref: `pull-request:${id}`, commit: sourceCommit }],
+  });
+  if (refKind(fromRef) === "tag") {
+    // Server lets a pull request start from a tag (Cloud cannot). Pull-request pipelines are chosen by source
+    // branch and run with BITBUCKET_BRANCH set to it: a tag there would be built as if it were a branch.
+    const what = action === "created" || action === "updated" ? "it is not built" : "it has no builds to stop";
+    return ignore(`its source is tag ${quote(sourceBranch)}, not a branch: pull-request pipelines run for source branches only, so ${what} (a tag is built by the tags pipelines when it is pushed)`);
+  }
   if (!isSafeRefName(sourceBranch)) return ignore(`source branch name ${quote(sourceBranch)} is not a safe git ref name`);
   if (!isSafeRefName(destinationBranch)) return ignore(`destination branch name ${quote(destinationBranch)} is not a safe git ref name`);
   const event: NormalisedEvent = {
@@ -123,6 +141,13 @@ function parsePullRequest(body: Body, action: PullRequestAction, data: unknown):
     headMessage: null,
   };
   return { events: [event], ignored: [] };
+}
+
+/** A pull request's ref (`{id: "refs/tags/v1", type: "TAG"}`): a tag when either its type or its full name says so. */
+function refKind(ref: Obj): "branch" | "tag" {
+  const type = own(ref, "type");
+  const id = own(ref, "id");
+  return type === "TAG" || (typeof id === "string" && id.startsWith("refs/tags/")) ? "tag" : "branch";
 }
 
 function actorOf(raw: unknown): PushEvent["actor"] {

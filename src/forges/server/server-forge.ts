@@ -1,7 +1,7 @@
 import type { Models, Tenant } from "../../db/models";
 import type { CallOutcome } from "../../builds/retry-policy";
 import { MalformedEventError, isFullHash, type ParsedDelivery } from "../events";
-import { ForgeUnavailableError, type CloneAccess, type CommitStatus, type Forge } from "../forge";
+import { ForgeUnavailableError, type CloneAccess, type CommitStatus, type Forge, type TaggedCommit } from "../forge";
 import { tenantSshPrivateKey } from "../../tenants/ssh-key-store";
 import { parseServerEvent } from "./parse-server-event";
 import { pinnedKnownHosts, sshHostOf } from "./pin-host-key";
@@ -62,6 +62,24 @@ export function serverForge(models: Models, baseUrl?: string): Forge {
       const full = res.json<{ id?: unknown }>().id;
       if (!isFullHash(full) || (/^[0-9a-f]+$/.test(hash) && !full.startsWith(hash))) throw new Error(`Bitbucket Server answered commit ${String(full)} for ${hash}`);
       return full;
+    },
+
+    async resolveTag(tenant, repository, tag, value): Promise<TaggedCommit | null> {
+      // Server's tag resource: `latestCommit` is the commit the tag points at (an annotated tag peeled), `hash` the
+      // annotated tag object's id (null for a lightweight tag). The tag name keeps its slashes (`tags/{name:.*}`).
+      const res = await call(models, tenant, "GET", `${repoPath(repository)}/tags/${tag.split("/").map(encodeURIComponent).join("/")}`);
+      if (res.status === 404) return null;
+      if (res.status !== 200) throw new Error(`Bitbucket Server answered HTTP ${res.status} when Pipelines looked up tag "${tag}"`);
+      const found = res.json<{ latestCommit?: unknown; hash?: unknown }>();
+      if (!isFullHash(found.latestCommit)) throw new Error(`Bitbucket Server answered commit ${String(found.latestCommit)} for tag "${tag}"`);
+      // Moved since the push (or deleted and made again): the pushed value is not what the tag holds now.
+      if (found.hash !== value && found.latestCommit !== value) return null;
+      const commit = await call(models, tenant, "GET", `${repoPath(repository)}/commits/${found.latestCommit}`);
+      if (commit.status === 404) return null;
+      if (commit.status !== 200) throw new Error(`Bitbucket Server answered HTTP ${commit.status} when Pipelines looked up commit ${found.latestCommit}`);
+      const { id, message } = commit.json<{ id?: unknown; message?: unknown }>();
+      if (id !== found.latestCommit) throw new Error(`Bitbucket Server answered commit ${String(id)} for ${found.latestCommit}`);
+      return { commit: found.latestCommit, message: typeof message === "string" ? message : null };
     },
 
     async cloneAccess(tenant, repository): Promise<CloneAccess> {

@@ -56,6 +56,28 @@ export interface DeliveryResult {
   deliveryId: string;
 }
 
+/** One change of a `repo:refs_changed` body, as Server sends it. */
+export interface RefChange {
+  type: "BRANCH" | "TAG";
+  name: string;
+  /** The ref's old value, null when it is created. */
+  from: string | null;
+  /** The ref's new value (for an annotated tag: the tag object's id), null when it is deleted. */
+  to: string | null;
+}
+
+/** A pull request as the stand-in describes it in `pr:*` bodies. */
+export interface StandinPullRequest {
+  id: number;
+  title: string;
+  description?: string;
+  /** The source: a branch (`refs/heads/…`) or, as Server allows, a tag (`refs/tags/…`), and its head commit. */
+  from: { ref: string; commit: string };
+  to: { branch: string; commit: string };
+}
+
+const ZERO = "0".repeat(40);
+
 export class BitbucketServerStandin {
   readonly calls: ServerCall[] = [];
   readonly hooks: ServerHook[] = [];
@@ -74,6 +96,8 @@ export class BitbucketServerStandin {
   private readonly repositories: string[] = [];
   /** SSH keys added through /rest/ssh/1.0/keys, with the user they were added to. */
   readonly sshKeys: { id: number; user: string; text: string; label: string | null }[] = [];
+  /** Answers to give instead of the real ones: the next `times` calls whose path matches get `status`. */
+  private readonly failures: { method: string; path: RegExp; status: number; times: number }[] = [];
 
   constructor(private readonly opts: StartOptions = {}) {
     this.root = fs.mkdtempSync(path.join(os.tmpdir(), "standin-server-"));
@@ -121,17 +145,113 @@ export class BitbucketServerStandin {
   /** Commits, then delivers `repo:refs_changed` to every active webhook of the repository, signed with its secret. */
   async pushAndNotify(repository: string, files: Record<string, string>, branch = "main", message = "Update") {
     const c = await this.commit(repository, files, branch, message);
-    const [key, slug] = repository.split("/");
-    const body = {
+    const body = this.refsChangedBody(repository, [{ type: "BRANCH", name: branch, from: c.previous, to: c.hash }], { id: c.hash, message: c.message });
+    const deliveries = await this.deliver(repository, "repo:refs_changed", JSON.stringify(body));
+    return { commit: c, deliveries };
+  }
+
+  /**
+   * Makes (or moves) tag `name` at `at` (a commit; default the head of main) with real git: annotated when a
+   * `message` is given, lightweight otherwise. Returns what the ref holds now (`object`: the tag object's id for an
+   * annotated tag, the commit for a lightweight one), the commit it tags, and what it held before.
+   */
+  async tag(repository: string, name: string, opts: { at?: string; message?: string } = {}) {
+    const gitDir = this.gitDir(repository);
+    const commit = await this.repos.resolve(gitDir, opts.at ?? "refs/heads/main");
+    if (!commit) throw new Error(`no commit ${opts.at ?? "main"} in ${repository}`);
+    const previous = await this.refValue(gitDir, `refs/tags/${name}`);
+    const who = { GIT_COMMITTER_NAME: "Stand-in Developer", GIT_COMMITTER_EMAIL: "developer@standin.example" };
+    if (opts.message === undefined) await this.git.out(["update-ref", `refs/tags/${name}`, commit], gitDir);
+    else await this.git.out(["tag", "--force", "--annotate", "--message", opts.message, "--", name, commit], gitDir, who);
+    const object = await this.refValue(gitDir, `refs/tags/${name}`);
+    if (!object) throw new Error(`tag ${name} was not made`);
+    return { object, commit, previous };
+  }
+
+  /**
+   * Tags (see {@link tag}), then delivers `repo:refs_changed` for it as Server does: the change's `toHash` is the
+   * ref's new value — for an annotated tag the tag object's id. `toCommit` is sent only when that value is a
+   * commit (a lightweight tag): what Server puts there for an annotated tag is not documented, so the stand-in does
+   * not pretend to know.
+   */
+  async tagAndNotify(repository: string, name: string, opts: { at?: string; message?: string } = {}) {
+    const t = await this.tag(repository, name, opts);
+    const head = t.object === t.commit ? { id: t.commit, message: (await this.repos.commitInfo(this.gitDir(repository), t.commit)).message } : undefined;
+    const body = this.refsChangedBody(repository, [{ type: "TAG", name, from: t.previous, to: t.object }], head);
+    const deliveries = await this.deliver(repository, "repo:refs_changed", JSON.stringify(body));
+    return { tag: t, deliveries };
+  }
+
+  /** A `repo:refs_changed` body for `changes`, shaped like Server's (with `toCommit` when given). */
+  refsChangedBody(repository: string, changes: RefChange[], toCommit?: { id: string; message: string }) {
+    return {
       eventKey: "repo:refs_changed",
       date: new Date().toISOString(),
       actor: { name: "admin", displayName: "Administrator", slug: "admin", type: "NORMAL" },
-      repository: { slug, id: 1, name: slug, scmId: "git", state: "AVAILABLE", project: { key, id: 1, name: key, type: "NORMAL" } },
-      changes: [{ ref: { id: `refs/heads/${branch}`, displayId: branch, type: "BRANCH" }, refId: `refs/heads/${branch}`, fromHash: c.previous ?? "0".repeat(40), toHash: c.hash, type: c.previous ? "UPDATE" : "ADD" }],
-      toCommit: { id: c.hash, displayId: c.hash.slice(0, 11), message: c.message.trim() },
+      repository: this.repositoryJson(repository),
+      changes: changes.map((c) => {
+        const refId = `refs/${c.type === "TAG" ? "tags" : "heads"}/${c.name}`;
+        const type = c.to === null ? "DELETE" : c.from === null ? "ADD" : "UPDATE";
+        return { ref: { id: refId, displayId: c.name, type: c.type }, refId, fromHash: c.from ?? ZERO, toHash: c.to ?? ZERO, type };
+      }),
+      ...(toCommit ? { toCommit: { id: toCommit.id, displayId: toCommit.id.slice(0, 11), message: toCommit.message.replace(/\n+$/, "") } } : {}),
     };
-    const deliveries = await this.deliver(repository, "repo:refs_changed", JSON.stringify(body));
-    return { commit: c, deliveries };
+  }
+
+  /**
+   * A `pr:*` body shaped like Server's (see the fixtures pr_opened.json, pr_modified_toref.json). A `pr:modified`
+   * carries `previousTitle`, `previousDescription` and `previousTarget` (unchanged ones repeat the current value).
+   */
+  pullRequestBody(eventKey: string, repository: string, pr: StandinPullRequest, previous: { title?: string; description?: string } = {}) {
+    const fromTag = pr.from.ref.startsWith("refs/tags/");
+    const displayId = pr.from.ref.replace(/^refs\/(heads|tags)\//, "");
+    const toRef = { id: `refs/heads/${pr.to.branch}`, displayId: pr.to.branch, latestCommit: pr.to.commit, type: "BRANCH", repository: this.repositoryJson(repository) };
+    const body: Record<string, unknown> = {
+      eventKey,
+      date: new Date().toISOString(),
+      actor: { name: "admin", displayName: "Administrator", slug: "admin", type: "NORMAL" },
+      pullRequest: {
+        id: pr.id,
+        version: 0,
+        title: pr.title,
+        description: pr.description ?? "",
+        state: eventKey === "pr:merged" ? "MERGED" : eventKey === "pr:declined" ? "DECLINED" : "OPEN",
+        open: !["pr:merged", "pr:declined", "pr:deleted"].includes(eventKey),
+        closed: ["pr:merged", "pr:declined"].includes(eventKey),
+        fromRef: { id: pr.from.ref, displayId, latestCommit: pr.from.commit, type: fromTag ? "TAG" : "BRANCH", repository: this.repositoryJson(repository) },
+        toRef,
+        locked: false,
+        reviewers: [],
+        participants: [],
+      },
+    };
+    if (eventKey === "pr:modified") {
+      body.previousTitle = previous.title ?? pr.title;
+      body.previousDescription = previous.description ?? pr.description ?? "";
+      body.previousTarget = { id: toRef.id, displayId: toRef.displayId, type: "BRANCH", latestCommit: pr.to.commit, latestChangeset: pr.to.commit };
+    }
+    return body;
+  }
+
+  /** Delivers a `pr:*` event for `pr` to the repository's webhooks. */
+  notifyPullRequest(repository: string, eventKey: string, pr: StandinPullRequest, previous: { title?: string; description?: string } = {}) {
+    return this.deliver(repository, eventKey, JSON.stringify(this.pullRequestBody(eventKey, repository, pr, previous)));
+  }
+
+  /** The next `times` calls of `method` whose path matches `path` are answered `status` (a Server error body). */
+  failNext(method: string, path: RegExp, status: number, times = 1): void {
+    this.failures.push({ method, path, status, times });
+  }
+
+  private repositoryJson(repository: string) {
+    const [key, slug] = repository.split("/");
+    return { slug, id: 1, name: slug, scmId: "git", state: "AVAILABLE", project: { key, id: 1, name: key, type: "NORMAL" } };
+  }
+
+  /** What a ref holds (a commit, or a tag object), or null. */
+  private async refValue(gitDir: string, ref: string): Promise<string | null> {
+    const r = await this.git.run(["rev-parse", "--verify", "--quiet", ref], { cwd: gitDir });
+    return r.code === 0 ? r.stdout.toString("utf8").trim() : null;
   }
 
   /** Sends `raw` to every active webhook of `repository` subscribed to `eventKey`, as Server does. */
@@ -193,6 +313,11 @@ export class BitbucketServerStandin {
     const error = (status: number, message: string) => send(status, { errors: [{ message }] });
     // Server refuses a request with bad credentials even on anonymous-readable resources.
     if (auth.bad) return error(401, "Authentication failed. Please check your credentials and try again.");
+    const failure = this.failures.find((f) => f.times > 0 && f.method === call.method && f.path.test(u.pathname));
+    if (failure) {
+      failure.times--;
+      return error(failure.status, `the stand-in was told to answer ${failure.status}`);
+    }
     const m = (re: RegExp) => re.exec(u.pathname);
     let r: RegExpExecArray | null;
 
@@ -263,7 +388,30 @@ export class BitbucketServerStandin {
       }
       if (req.method === "GET" && (r = /^\/commits\/([^/]+)$/.exec(rest))) {
         const hash = await this.repos.resolve(gitDir, decodeURIComponent(r[1]));
-        return hash ? send(200, { id: hash, displayId: hash.slice(0, 11) }) : error(404, "Commit does not exist");
+        if (!hash) return error(404, "Commit does not exist");
+        // Server's commit: the message in full (without the trailing newline), author, committer, parents.
+        const info = await this.repos.commitInfo(gitDir, hash);
+        const person = { name: info.author.name, emailAddress: info.author.email };
+        const at = Date.parse(info.date);
+        return send(200, {
+          id: hash,
+          displayId: hash.slice(0, 11),
+          author: person,
+          authorTimestamp: at,
+          committer: person,
+          committerTimestamp: at,
+          message: info.message.replace(/\n+$/, ""),
+          parents: info.parents.map((p) => ({ id: p, displayId: p.slice(0, 11) })),
+        });
+      }
+      if (req.method === "GET" && (r = /^\/tags\/(.+)$/.exec(rest))) {
+        // Server's tag: `latestCommit` (and its old name `latestChangeset`) is the commit the tag points at, `hash`
+        // the annotated tag object's id, null for a lightweight tag. Names keep their slashes (`tags/{name:.*}`).
+        const name = r[1].split("/").map(decodeURIComponent).join("/");
+        const object = /^[^-][^\s]*$/.test(name) ? await this.refValue(gitDir, `refs/tags/${name}`) : null;
+        const commit = object ? await this.repos.resolve(gitDir, object) : null;
+        if (!object || !commit) return error(404, `Tag ${name} does not exist in this repository`);
+        return send(200, { id: `refs/tags/${name}`, displayId: name, type: "TAG", latestCommit: commit, latestChangeset: commit, hash: object === commit ? null : object });
       }
       if (req.method === "POST" && (r = /^\/commits\/([0-9a-f]{40})\/builds$/.exec(rest))) {
         if (this.opts.legacyBuildStatusOnly) return error(404, "not found");
