@@ -25,6 +25,11 @@ export interface PublicJwk {
 /** The path of an issuer under the base URL; `:issuerId` is the tenant's id. */
 export const ISSUER_PATH = "/oidc/workspaces/:issuerId";
 
+/** The issuer URL of a tenant's step tokens (its `iss`): `<base URL>/oidc/workspaces/<tenant id>`. */
+export function issuerUrl(baseUrl: string, tenant: { id: number }): string {
+  return `${baseUrl.replace(/\/+$/, "")}/oidc/workspaces/${tenant.id}`;
+}
+
 /**
  * The OpenID Connect issuers of this service, one per tenant (workspace, OAuth connection or Bitbucket Server
  * connection): `<base URL>/oidc/workspaces/<tenant id>`, like Bitbucket's
@@ -42,7 +47,7 @@ export class OidcIssuer {
   }
 
   issuerUrl(tenant: { id: number }): string {
-    return `${this.o.baseUrl.replace(/\/+$/, "")}/oidc/workspaces/${tenant.id}`;
+    return issuerUrl(this.o.baseUrl, tenant);
   }
 
   jwksUrl(tenant: { id: number }): string {

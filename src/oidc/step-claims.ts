@@ -1,4 +1,4 @@
-import { deploymentEnvironmentUuid, pipelineUuid, repositoryUuid, stepUuid, workspaceUuid } from "./step-identity";
+import { deploymentEnvironmentUuid, pipelineUuid, repositoryUuid, stepUuid, workspaceAudience, workspaceUuid } from "./step-identity";
 
 /** What a step token is about. */
 export interface StepTokenSubject {
@@ -57,7 +57,7 @@ export function stepTokenClaims(iss: string, s: StepTokenSubject, now: Date, max
   const claims: StepTokenClaims = {
     iss,
     sub: `${repository}:${step}`,
-    aud: audiences.length === 0 ? `ari:cloud:bitbucket::workspace/${workspace.slice(1, -1)}` : audiences.length === 1 ? audiences[0] : audiences,
+    aud: audiences.length === 0 ? workspaceAudience(s.tenant) : audiences.length === 1 ? audiences[0] : audiences,
     iat,
     exp: iat + lifetimeSeconds,
     workspaceUuid: workspace,

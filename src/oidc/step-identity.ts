@@ -33,6 +33,11 @@ export function workspaceUuid(tenant: { id: number; principalUuid: string | null
   return braced(tenant.principalUuid) ?? nameUuid(`tenant:${tenant.id}`);
 }
 
+/** The default `aud` of a workspace's tokens, as Bitbucket forms it: `ari:cloud:bitbucket::workspace/<uuid without braces>`. */
+export function workspaceAudience(tenant: { id: number; principalUuid: string | null }): string {
+  return `ari:cloud:bitbucket::workspace/${workspaceUuid(tenant).slice(1, -1)}`;
+}
+
 /** The repository: Bitbucket Cloud's uuid when we know it; else ours. */
 export function repositoryUuid(app: { id: number; repositoryUuid: string | null }): string {
   return braced(app.repositoryUuid) ?? nameUuid(`application:${app.id}`);

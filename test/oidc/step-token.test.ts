@@ -8,6 +8,7 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { buildReaches, installWorld, type World } from "../support/build-world";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { createRunnerToken } from "../runner-api/support";
+import { mintToken } from "../support/connect-tokens";
 
 // jose is ESM only; Node 20.19 loads it through require.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -206,6 +207,16 @@ describe("OIDC tokens for steps: a relying party discovers the workspace's issue
     const verified = await jose.jwtVerify(several, rp.keys, { issuer, audience: "https://vault.example.com" });
     assert.deepEqual(verified.payload.aud, ["https://vault.example.com", "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p/providers/bb"]);
     await assert.rejects(jose.jwtVerify(several, rp.keys, { issuer, audience: `ari:cloud:bitbucket::workspace/${tenant.principalUuid?.replace(/[{}]/g, "")}` }), { code: "ERR_JWT_CLAIM_VALIDATION_FAILED" });
+  });
+
+  it("the workspace's configure page shows the identity provider URL and audience its tokens carry", async () => {
+    const jwt = mintToken({ clientKey: a.clientKey, secret: bb.currentSecret(a.clientKey) ?? a.secret, method: "GET", path: "/pages/configure" });
+    const res = await request(server.url).get(`/pages/configure?jwt=${jwt}`);
+    assert.equal(res.status, 200);
+    const claims = jose.decodeJwt(tokenA);
+    const valueOf = (id: string) => new RegExp(`id="${id}"[^>]*value="([^"]*)"`).exec(res.text)?.[1]?.replace(/&#x3D;/g, "=").replace(/&#x2F;/g, "/");
+    assert.equal(valueOf("oidc-issuer"), claims.iss);
+    assert.equal(valueOf("oidc-audience"), claims.aud);
   });
 
   it("rejects a token of another workspace's issuer (other iss, other keys), and a tampered one", async () => {
