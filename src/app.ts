@@ -27,6 +27,7 @@ import { buildsRoutes } from "./web/api/builds-routes";
 import { contextToken } from "./web/api/context-token";
 import { sshKeyBitbucketPost } from "./web/api/ssh-key-bitbucket-post";
 import { runnerApiRoutes } from "./web/runner-api/runner-api-routes";
+import { oidcRoutes } from "./web/oidc/oidc-routes";
 import { panelFragmentGet } from "./web/pages/panel-fragment-get";
 import { buildsFragmentGet } from "./web/pages/builds-fragment-get";
 import { badgeGet, BADGE_PATH } from "./web/badge/badge-get";
@@ -168,6 +169,8 @@ export function createApp(deps: AppDeps): Promise<App> {
     app.post("/api/ssh-key/bitbucket", apiAuth, asyncHandler(sshKeyBitbucketPost(models, cloud)));
     // The runner API: remote runners (`npm run runner`), authenticated with a runner token.
     app.use("/runner", runnerApiRoutes({ models, jobs: deps.engine.jobs, log }));
+    // OpenID Connect issuers of step tokens (one per workspace): discovery and JWKS, public by design.
+    app.use(oidcRoutes(deps.engine.ctx.oidc));
     app.get("/healthz", (_req, res) => void res.json({ ok: true }));
   });
 }

@@ -7,6 +7,7 @@ import { rootLogger, type Logger } from "./log/logger";
 import { startEngine, type Engine, type EngineOptions } from "./builds/engine";
 import { stopBuildsOnRevoke } from "./builds/revoke-builds";
 import { deleteSshKeyOnRevoke } from "./tenants/ssh-key-revoke";
+import { deleteOidcKeysOnRevoke } from "./tenants/oidc-key-revoke";
 
 export interface RunningServer {
   url: string;
@@ -39,7 +40,7 @@ export async function start(env: Record<string, string | undefined> = process.en
     config = { ...config, baseUrl: `http://127.0.0.1:${port}` };
   }
   const engine = await startEngine(config, storage.models, log, engineOptions);
-  const { app } = await createApp({ config, log, storage, engine, revokers: [stopBuildsOnRevoke(engine.ctx), deleteSshKeyOnRevoke(storage.models)], onDeliveryStored: engine.deliveryStored });
+  const { app } = await createApp({ config, log, storage, engine, revokers: [stopBuildsOnRevoke(engine.ctx), deleteSshKeyOnRevoke(storage.models), deleteOidcKeysOnRevoke(storage.models)], onDeliveryStored: engine.deliveryStored });
   // Requests still being answered when the service stops finish first (their delivery may be mid-commit).
   let inFlight = 0;
   let idle: (() => void) | null = null;

@@ -5,6 +5,7 @@ import type { Models } from "../db/models";
 import { forgeRegistry } from "../forges/forge-for";
 import { Processor } from "../intake/processor";
 import type { Logger } from "../log/logger";
+import { OidcIssuer } from "../oidc/oidc-issuer";
 import { startRunner, type RunningRunner } from "../runner/runner-loop";
 import { backgroundLoop, type BackgroundLoop } from "./background-loop";
 import type { EngineContext } from "./engine-context";
@@ -54,6 +55,8 @@ export interface EngineOptions {
   graceMs?: number;
   /** How often idle loops look for work another process may have made (Postgres with several web processes). */
   pollMs?: number;
+  /** The clock the OIDC issuer signs and rotates keys by (tests move it forward). */
+  now?: () => Date;
 }
 
 /**
@@ -73,6 +76,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     log,
     concurrencyPerTenant: config.concurrencyPerTenant,
     logCapBytes: config.logCapBytes,
+    oidc: new OidcIssuer({ models, baseUrl: config.baseUrl, now: opts.now }),
     notify: {
       jobQueued: () => runner?.wake(),
       statusQueued: () => poster.wake(),

@@ -80,7 +80,7 @@ export class JobService implements RunnerProtocol {
         }
       }
       const vars = await models.ApplicationVariable.findAll({ where: { applicationId: app.id, tenantId: tenant.id } });
-      const { env, secrets } = stepEnvironment(tenant, app, build, vars);
+      const { env, secrets } = stepEnvironment(app, build, vars);
       if (clone?.extraHeader) secrets.push(clone.extraHeader.replace(/^Authorization:\s*\S+\s+/i, ""));
       // An SSH private key only ever reaches a 0600 file, but should a step print it, every line of it is masked.
       if (clone?.ssh) secrets.push(...clone.ssh.privateKey.split("\n").map((l) => l.trim()).filter((l) => l.length >= 16 && !l.startsWith("-----")));
@@ -121,12 +121,28 @@ export class JobService implements RunnerProtocol {
     return { stop: !build || FINAL.includes(build.state) };
   }
 
-  async stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean }> {
+  /**
+   * The step is running. A step whose plan asks for OIDC (`oidc: true`) gets a freshly signed token from its
+   * workspace's issuer (`oidcToken`, for BITBUCKET_STEP_OIDC_TOKEN); it is signed before the step is marked running,
+   * so a failure to sign leaves the step as it was.
+   */
+  async stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean; oidcToken?: string }> {
     const { build } = await this.held(lease);
     if (FINAL.includes(build.state)) return { stop: true };
+    const step = (JSON.parse(build.plan ?? "null") as Plan | null)?.steps[stepIndex];
+    let oidcToken: string | undefined;
+    if (step?.oidc) {
+      const { tenant, app } = await this.owners(build);
+      oidcToken = await this.ctx.oidc.mintStepToken({
+        tenant,
+        app,
+        build,
+        step: { index: stepIndex, deployment: step.deployment, maxTimeMinutes: step.maxTimeMinutes, audiences: step.oidc.audiences },
+      });
+    }
     const [n] = await this.ctx.models.Step.update({ state: "RUNNING", startedAt: new Date(), exitCode: null }, { where: { buildId: build.id, index: stepIndex } });
     if (n !== 1) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
-    return { stop: false };
+    return oidcToken === undefined ? { stop: false } : { stop: false, oidcToken };
   }
 
   async appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void> {

@@ -1,12 +1,12 @@
-import type { Application, ApplicationVariable, Build, Tenant } from "../db/models";
+import type { Application, ApplicationVariable, Build } from "../db/models";
 import { revealSecret } from "../db/encrypted-fields";
+import { pipelineUuid } from "../oidc/step-identity";
 
 /**
  * The variables every step of a build sees, as Bitbucket Pipelines defines them, plus the application's variables
  * and a custom pipeline's variables. Returns the secrets to mask too (secured variables).
  */
 export function stepEnvironment(
-  tenant: Tenant,
   app: Application,
   build: Build,
   variables: ApplicationVariable[],
@@ -28,7 +28,8 @@ export function stepEnvironment(
     BITBUCKET_REPO_OWNER: workspace,
     BITBUCKET_REPO_SLUG: slug,
     BITBUCKET_REPO_FULL_NAME: app.repository,
-    BITBUCKET_PIPELINE_UUID: `{pipelines-build-${tenant.id}-${build.id}}`,
+    // The same uuid the pipelineUuid claim of the build's OIDC tokens carries.
+    BITBUCKET_PIPELINE_UUID: pipelineUuid(build.id),
   });
   if (app.repositoryUuid) env.BITBUCKET_REPO_UUID = app.repositoryUuid;
   if (build.refType === "tag") env.BITBUCKET_TAG = build.refName;

@@ -103,9 +103,11 @@ export class HttpRunnerProtocol implements RunnerProtocol {
     return { stop: (body as { stop?: unknown } | null)?.stop === true };
   }
 
-  async stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean }> {
+  async stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean; oidcToken?: string }> {
     const body = await this.call({ method: "POST", path: `${stepPath(lease, stepIndex)}/start`, json: { leaseToken: lease.leaseToken }, idempotent: true });
-    return { stop: (body as { stop?: unknown } | null)?.stop === true };
+    const answer = body as { stop?: unknown; oidcToken?: unknown } | null;
+    const stop = answer?.stop === true;
+    return typeof answer?.oidcToken === "string" && answer.oidcToken.length > 0 ? { stop, oidcToken: answer.oidcToken } : { stop };
   }
 
   async appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void> {

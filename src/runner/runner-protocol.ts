@@ -56,7 +56,11 @@ export interface RunnerProtocol {
   claim(runnerName: string): Promise<JobSpec | null>;
   /** Renews the lease. `stop: true` when the build was stopped (cancelled or superseded): stop the running step. */
   heartbeat(lease: LeaseRef): Promise<{ stop: boolean }>;
-  stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean }>;
+  /**
+   * The step starts. `stop: true`: do not run it (the build ended). `oidcToken`: the step asked for OIDC (`oidc:
+   * true`); give it to the step as BITBUCKET_STEP_OIDC_TOKEN and mask it — it is a credential.
+   */
+  stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean; oidcToken?: string }>;
   /** Stores a piece of the step's log at a byte offset; sending the same chunk twice stores it once. */
   appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void>;
   stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void>;

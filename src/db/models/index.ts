@@ -15,6 +15,7 @@ import { defineStep, type StepModel } from "./step";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 import { defineServerConnection, defineServerWebhook, SERVER_CONNECTION_SECRET_FIELDS, SERVER_WEBHOOK_SECRET_FIELDS, type ServerConnectionModel, type ServerWebhookModel } from "./server-connection";
 import { CLOUD_WEBHOOK_SECRET_FIELDS, defineCloudWebhook, defineOAuthConnection, defineOAuthSession, type CloudWebhookModel, type OAuthConnectionModel, type OAuthSessionModel } from "./oauth";
+import { defineOidcSigningKey, OIDC_SIGNING_KEY_SECRET_FIELDS, type OidcSigningKeyModel } from "./oidc-signing-key";
 import { defineTenantSshKey, TENANT_SSH_KEY_SECRET_FIELDS, type TenantSshKeyModel } from "./tenant-ssh-key";
 
 export interface Models {
@@ -37,6 +38,7 @@ export interface Models {
   OAuthConnection: OAuthConnectionModel;
   OAuthSession: OAuthSessionModel;
   CloudWebhook: CloudWebhookModel;
+  OidcSigningKey: OidcSigningKeyModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -57,6 +59,8 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
   encryptSecretFields(ServerWebhook, "server_webhooks", SERVER_WEBHOOK_SECRET_FIELDS, box);
   const CloudWebhook = defineCloudWebhook(sequelize);
   encryptSecretFields(CloudWebhook, "cloud_webhooks", CLOUD_WEBHOOK_SECRET_FIELDS, box);
+  const OidcSigningKey = defineOidcSigningKey(sequelize);
+  encryptSecretFields(OidcSigningKey, "oidc_signing_keys", OIDC_SIGNING_KEY_SECRET_FIELDS, box);
   return {
     sequelize,
     Tenant,
@@ -77,6 +81,7 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     OAuthConnection: defineOAuthConnection(sequelize),
     OAuthSession: defineOAuthSession(sequelize),
     CloudWebhook,
+    OidcSigningKey,
   };
 }
 
@@ -95,3 +100,4 @@ export type { Runner } from "./runner";
 export type { TenantSshKey } from "./tenant-ssh-key";
 export type { ServerConnection, ServerWebhook } from "./server-connection";
 export type { OAuthConnection, OAuthSession, CloudWebhook } from "./oauth";
+export type { OidcSigningKey } from "./oidc-signing-key";

@@ -1,6 +1,8 @@
 import type { Request, Response } from "express";
 import type { Models, Tenant } from "../../db/models";
 import type { CloudCaller } from "../../forges/cloud/cloud-caller";
+import { issuerUrl } from "../../oidc/oidc-issuer";
+import { workspaceAudience } from "../../oidc/step-identity";
 import { checkGrantedScopes } from "../../scopes/check-granted-scopes";
 import { tenantSshKey } from "../../tenants/ssh-key-store";
 import { setPageHeaders } from "./page-headers";
@@ -13,7 +15,7 @@ const SCOPE_CHECK_TIMEOUT_MS = 3_000;
 
 /**
  * GET /pages/configure — the app's configure page for the workspace it is installed in: the workspace's SSH public
- * key (generated on first visit), the permissions Bitbucket granted (one API call; Bitbucket being down is shown,
+ * key (generated on first visit), its OpenID Connect issuer and audience, the permissions Bitbucket granted (one API call; Bitbucket being down is shown,
  * not fatal), application variables, Bitbucket Server credentials (not available yet) and how to revoke access. The
  * same page standalone at /app/:workspace/settings behind the session.
  */
@@ -35,6 +37,8 @@ export function configureGet(appBaseUrl: string, models: Models, callerFor?: (te
       sshKey: sshKeyView(key, [auth.user ?? undefined, !auth.standalone && typeof req.query.userUuid === "string" ? req.query.userUuid : undefined]),
       permissions: permissionsView(scopes),
       applications,
+      // What a resource server (AWS, GCP, Vault) needs to trust this workspace's step tokens.
+      oidc: { issuer: issuerUrl(appBaseUrl, tenant), audience: workspaceAudience(tenant) },
       baseUrl: appBaseUrl,
       hostScriptUrl: auth.standalone ? undefined : hostScriptUrl(tenant.baseUrl),
       standalone: auth.standalone ? { tenantId: tenant.id, workspace: tenant.principalName ?? "" } : undefined,

@@ -2,12 +2,15 @@ import type { Request, Response } from "express";
 import { callJobs, type RunnerApiDeps } from "./runner-api-deps";
 import { bodyObject, jobIdParam, leaseToken, stepIndexParam } from "./runner-input";
 
-/** POST /runner/jobs/:jobId/steps/:step/start `{leaseToken}` — the step is running: `{stop}` (true: do not run it). */
+/**
+ * POST /runner/jobs/:jobId/steps/:step/start `{leaseToken}` — the step is running: `{stop}` (true: do not run it),
+ * and `oidcToken` when the step asked for OIDC (a credential: the runner API answers `no-store`, nothing logs it).
+ */
 export function stepStartPost(deps: RunnerApiDeps) {
   return async (req: Request, res: Response) => {
     const lease = { jobId: jobIdParam(req), leaseToken: leaseToken(bodyObject(req).leaseToken) };
     const step = stepIndexParam(req);
-    const { stop } = await callJobs(() => deps.jobs.stepStarted(lease, step));
-    res.json({ stop });
+    const { stop, oidcToken } = await callJobs(() => deps.jobs.stepStarted(lease, step));
+    res.json(oidcToken === undefined ? { stop } : { stop, oidcToken });
   };
 }
