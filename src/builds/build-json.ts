@@ -14,6 +14,9 @@ export interface StepJson {
   exitCode: number | null;
   /** Bytes of log stored so far: what `GET …/log` would send without a Range. */
   logBytes: number;
+  /** How the runner isolated it (`sandbox`, `container`, `host` = none) and which runner; null before it started. */
+  executor: string | null;
+  runner: string | null;
 }
 
 /** A build as a list shows it: everything but its steps. */
@@ -67,6 +70,8 @@ export function stepJson(step: Step): StepJson {
     finishedAt: step.finishedAt,
     exitCode: step.exitCode,
     logBytes: step.logBytes,
+    executor: step.executor ?? null,
+    runner: step.runnerName ?? null,
   };
 }
 

@@ -3,7 +3,7 @@ import type { Application, Build, Job, Tenant } from "../db/models";
 import { ForgeUnavailableError } from "../forges/forge";
 import type { Plan } from "../pipelines";
 import { claimJob, extendLease } from "../queue/lease-queue";
-import { LeaseLostError, type JobSpec, type LeaseRef, type ReportedStepState, type RunnerProtocol } from "../runner/runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type ReportedStepState, type RunnerProtocol, type StepStartInfo } from "../runner/runner-protocol";
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
@@ -126,8 +126,8 @@ export class JobService implements RunnerProtocol {
    * workspace's issuer (`oidcToken`, for BITBUCKET_STEP_OIDC_TOKEN); it is signed before the step is marked running,
    * so a failure to sign leaves the step as it was.
    */
-  async stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean; oidcToken?: string }> {
-    const { build } = await this.held(lease);
+  async stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<{ stop: boolean; oidcToken?: string }> {
+    const { build, job } = await this.held(lease);
     if (FINAL.includes(build.state)) return { stop: true };
     const step = (JSON.parse(build.plan ?? "null") as Plan | null)?.steps[stepIndex];
     let oidcToken: string | undefined;
@@ -140,7 +140,10 @@ export class JobService implements RunnerProtocol {
         step: { index: stepIndex, deployment: step.deployment, maxTimeMinutes: step.maxTimeMinutes, audiences: step.oidc.audiences },
       });
     }
-    const [n] = await this.ctx.models.Step.update({ state: "RUNNING", startedAt: new Date(), exitCode: null }, { where: { buildId: build.id, index: stepIndex } });
+    const [n] = await this.ctx.models.Step.update(
+      { state: "RUNNING", startedAt: new Date(), exitCode: null, executor: info?.executor ?? null, runnerName: job.leaseOwner },
+      { where: { buildId: build.id, index: stepIndex } },
+    );
     if (n !== 1) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
     return oidcToken === undefined ? { stop: false } : { stop: false, oidcToken };
   }

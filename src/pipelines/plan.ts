@@ -8,7 +8,7 @@
  *   rather than skip it, because a skipped pipe (often a deployment) would let the build report success
  *   for work that never happened. The step also gets a warning, so the plan shows it before it runs.
  */
-import type { ImageSpec, Plan, PlanOptions, PlanStage, PipelineConfig, SelectedPipeline, ServiceSpec, StepCondition, StepPlan } from "./types";
+import type { ImageSpec, Plan, ScriptItem, PlanOptions, PlanStage, PipelineConfig, SelectedPipeline, ServiceSpec, StepCondition, StepPlan } from "./types";
 
 export { changesetMatches } from "./changesets";
 
@@ -146,18 +146,26 @@ export function containerWarning(image: string | undefined, services: readonly s
   return `${parts.join(" and ")} ${verb} ignored: ${NOT_HONOURED}`;
 }
 
-/** Script lines: text as written, numbers as text, empty items skipped, pipes as failing lines. */
-function scriptLines(script: unknown, warnings: string[]): string[] {
+/** Script items: text as written, numbers as text, empty items skipped, pipes as PipeItems (the runner runs them). */
+function scriptLines(script: unknown): ScriptItem[] {
   if (!Array.isArray(script)) return [];
-  const lines: string[] = [];
+  const lines: ScriptItem[] = [];
   for (const item of script) {
     const text = asText(item);
     if (text !== undefined) {
       lines.push(text);
     } else if (isRecord(item) && Object.hasOwn(item, "pipe")) {
-      const pipe = asText(item.pipe) ?? "?";
-      lines.push(failingLine(`${PIPE_UNSUPPORTED} (pipe: ${pipe})`));
-      warnings.push(`pipe "${pipe}" cannot run: ${PIPE_UNSUPPORTED}; the step fails at that line`);
+      const variables: Record<string, string | string[]> = {};
+      if (isRecord(item.variables)) {
+        for (const [name, value] of Object.entries(item.variables)) {
+          if (Array.isArray(value)) variables[name] = texts(value);
+          else {
+            const v = asText(value);
+            if (v !== undefined) variables[name] = v;
+          }
+        }
+      }
+      lines.push({ pipe: asText(item.pipe) ?? "?", variables });
     }
   }
   return lines;
@@ -240,13 +248,13 @@ class Planner {
     const name = asText(step.name);
     if (name === undefined) this.unnamed.add(index);
 
-    let script = scriptLines(step.script, warnings);
+    let script = scriptLines(step.script);
     if (step.type === "pipeline") {
       const target = asText(step.custom);
       script = [failingLine(CHILD_PIPELINE_UNSUPPORTED + (target ? ` (custom: ${target})` : ""))];
       warnings.push(`${CHILD_PIPELINE_UNSUPPORTED}; the step fails`);
     }
-    const afterScript = scriptLines(step["after-script"], warnings);
+    const afterScript = scriptLines(step["after-script"]);
 
     const image = imageSpec(step.image) ?? this.defaults.image;
     const services = texts(step.services);

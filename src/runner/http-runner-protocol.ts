@@ -1,5 +1,5 @@
 import { retryPolicy, type CallOutcome } from "../builds/retry-policy";
-import { LeaseLostError, type JobSpec, type LeaseRef, type ReportedStepState, type RunnerProtocol } from "./runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type ReportedStepState, type RunnerProtocol, type StepStartInfo } from "./runner-protocol";
 
 export interface HttpRunnerOptions {
   /** The web tier's base URL (its PIPELINES_BASE_URL), e.g. https://pipelines.example.com. */
@@ -103,8 +103,9 @@ export class HttpRunnerProtocol implements RunnerProtocol {
     return { stop: (body as { stop?: unknown } | null)?.stop === true };
   }
 
-  async stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean; oidcToken?: string }> {
-    const body = await this.call({ method: "POST", path: `${stepPath(lease, stepIndex)}/start`, json: { leaseToken: lease.leaseToken }, idempotent: true });
+  async stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<{ stop: boolean; oidcToken?: string }> {
+    const json = info ? { leaseToken: lease.leaseToken, executor: info.executor } : { leaseToken: lease.leaseToken };
+    const body = await this.call({ method: "POST", path: `${stepPath(lease, stepIndex)}/start`, json, idempotent: true });
     const answer = body as { stop?: unknown; oidcToken?: unknown } | null;
     const stop = answer?.stop === true;
     return typeof answer?.oidcToken === "string" && answer.oidcToken.length > 0 ? { stop, oidcToken: answer.oidcToken } : { stop };

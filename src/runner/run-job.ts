@@ -1,5 +1,6 @@
 import { chown, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { deploymentEnvironmentUuid, stepUuid } from "../oidc/step-identity";
 import { changesetMatches, type PipeItem, type ScriptItem, type StepPlan } from "../pipelines";
 import { restoreArtifacts, saveArtifacts } from "./artifacts";
 import { restoreCaches, saveCaches } from "./caches";
@@ -123,12 +124,12 @@ export async function runJob(o: RunJobOptions): Promise<void> {
       abort.signal.addEventListener("abort", onJobAbort, { once: true });
       const states = await Promise.all(
         group.map(async (step) => {
-          const { stop } = await api.stepStarted(lease, step.index);
+          const { stop, oidcToken } = await api.stepStarted(lease, step.index, { executor: o.executor.name });
           if (stop) {
             abort.abort();
             return "STOPPED";
           }
-          const state = await runOneStep(o, lease, step, step.index === spec.startStep, dirs(groupAbort.signal));
+          const state = await runOneStep(o, lease, step, step.index === spec.startStep, dirs(groupAbort.signal), oidcToken);
           // fail-fast: a failing step stops the rest of its group.
           if ((state === "FAILED" || state === "TIMED_OUT") && step.failFast) groupAbort.abort();
           return state;
@@ -176,10 +177,12 @@ interface JobDirs {
   addTree(add: () => Promise<void>): Promise<unknown>;
 }
 
-async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, first: boolean, dirs: JobDirs): Promise<string> {
+async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, first: boolean, dirs: JobDirs, oidcToken?: string): Promise<string> {
   const { api, spec } = o;
   const sink: LogSink = createLogSink({ capBytes: spec.logCapBytes, onChunk: (offset, data) => api.appendLog(lease, step.index, offset, data) });
-  const masker = createMasker(spec.secrets);
+  // The step's OIDC token is a credential like a secured variable: masked wherever it shows up.
+  const secrets = oidcToken ? [...spec.secrets, oidcToken] : spec.secrets;
+  const masker = createMasker(secrets);
   const say = async (line: string) => sink.write(masker.push(notice(line)) + masker.flush());
   const finish = async (state: "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED", exitCode: number | null) => {
     await sink.close();
@@ -266,20 +269,24 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
         ...spec.env,
         HOME: sandbox.paths.home,
         BITBUCKET_CLONE_DIR: sandbox.paths.cloneDir,
-        BITBUCKET_STEP_UUID: `{step-${spec.build.id}-${step.index}}`,
+        BITBUCKET_STEP_UUID: stepUuid(spec.build.id, step.index),
       };
-      if (step.deployment) env.BITBUCKET_DEPLOYMENT_ENVIRONMENT = step.deployment;
+      if (step.deployment) {
+        env.BITBUCKET_DEPLOYMENT_ENVIRONMENT = step.deployment;
+        env.BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID = deploymentEnvironmentUuid(spec.build.applicationId, step.deployment);
+      }
+      if (oidcToken) env.BITBUCKET_STEP_OIDC_TOKEN = oidcToken;
       result = await runStep({
         script: shellLines(step.script),
         afterScript: shellLines(step.afterScript),
         cwd: stepDir,
         env,
-        secrets: spec.secrets,
+        secrets,
         maxTimeMs: step.maxTimeMinutes * 60_000,
         signal: dirs.signal,
         graceMs: o.graceMs,
         output: sink,
-        run: (commands, runEnv, output, graceMs) => sandbox.run({ commands, env: runEnv, output, secrets: spec.secrets, graceMs }),
+        run: (commands, runEnv, output, graceMs) => sandbox.run({ commands, env: runEnv, output, secrets, graceMs }),
       });
       const problems = await sandbox.problems();
       for (const line of problems) await say(line);

@@ -31,6 +31,11 @@ export interface JobSpec {
   logCapBytes: number;
 }
 
+/** What the runner says of a step it starts: how it isolates it (shown on the step's page). */
+export interface StepStartInfo {
+  executor: "sandbox" | "container" | "host";
+}
+
 export type ReportedStepState = "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED";
 
 export interface LeaseRef {
@@ -60,7 +65,7 @@ export interface RunnerProtocol {
    * The step starts. `stop: true`: do not run it (the build ended). `oidcToken`: the step asked for OIDC (`oidc:
    * true`); give it to the step as BITBUCKET_STEP_OIDC_TOKEN and mask it — it is a credential.
    */
-  stepStarted(lease: LeaseRef, stepIndex: number): Promise<{ stop: boolean; oidcToken?: string }>;
+  stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<{ stop: boolean; oidcToken?: string }>;
   /** Stores a piece of the step's log at a byte offset; sending the same chunk twice stores it once. */
   appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void>;
   stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void>;

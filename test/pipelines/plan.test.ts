@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  PIPE_UNSUPPORTED,
   planPipeline,
   selectPipeline,
   type Plan,
@@ -195,19 +194,15 @@ pipelines:
       assert.deepEqual(step(plan, 1).warnings, []);
     });
 
-    it("turns a pipe into a line that fails with a clear message, and warns", () => {
+    it("keeps a pipe as a pipe item with its variables, for the runner's executor to run or refuse", () => {
       const plan = planFor(fixtureConfig("12-atlassian-atlascode.yml"), { kind: "custom", name: "build-e2e-image" });
       const only = step(plan, 0);
       assert.equal(only.name, "Build E2E Docker image");
       assert.equal(only.script.length, 2);
-      assert.equal(only.script[1], `echo '${PIPE_UNSUPPORTED} (pipe: atlassian/docker-push-pipe:2.0.0)' >&2; exit 1`);
-      assert.equal(only.warnings.length, 1);
-      assert.match(only.warnings[0] ?? "", /pipe "atlassian\/docker-push-pipe:2.0.0" cannot run: pipes need a Docker runner/);
-    });
-
-    it("quotes a pipe name safely for the shell", () => {
-      const plan = planFor(configOf(`pipelines:\n  default:\n    - step:\n        script:\n          - pipe: "it's/odd:1"\n`));
-      assert.equal(step(plan, 0).script[0], `echo '${PIPE_UNSUPPORTED} (pipe: it'\\''s/odd:1)' >&2; exit 1`);
+      const pipe = only.script[1];
+      assert.ok(typeof pipe === "object" && pipe.pipe === "atlassian/docker-push-pipe:2.0.0", JSON.stringify(pipe));
+      assert.equal(pipe.variables.IMAGE_NAME, "atlassian/atlascode-e2e");
+      assert.deepEqual(only.warnings, []);
     });
 
     it("fails a child-pipeline step", () => {
@@ -261,7 +256,8 @@ pipelines:
       const prod = planFor(fixtureConfig("04-4Science-DSpace.yml"), { kind: "branch", branch: "prod/eu" });
       const push = prod.steps.find((s) => s.name === "Build and Push Docker Image to ECR");
       assert.ok(push);
-      assert.match(String(push.script[push.script.length - 1] ?? ""), /pipes need a Docker runner.*exit 1$/);
+      const last = push.script[push.script.length - 1];
+      assert.ok(typeof last === "object" && /^atlassian\/aws-ecr-push-image|^atlassian\//.test(last.pipe), JSON.stringify(last));
     });
 
     it("names the single unnamed step Build (fixture 15) and numbers unnamed steps otherwise", () => {

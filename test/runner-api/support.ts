@@ -21,11 +21,12 @@ export interface Child {
  * <file>` runs, minus the tsx launcher process in front), so `pid` is the program itself and a SIGKILL to it kills
  * exactly that program, as a crash would. The environment is only what is given plus PATH and HOME.
  */
-export function spawnTs(file: string, args: string[], env: Record<string, string | undefined>): Child {
+export function spawnTs(file: string, args: string[], env: Record<string, string | undefined>, uid?: number): Child {
   const proc = spawn(process.execPath, ["--require", "tsx/cjs", file, ...args], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    ...(uid === undefined ? {} : { uid, gid: uid }),
   });
   let output = "";
   proc.stdout?.on("data", (d: Buffer) => (output += d.toString()));
@@ -52,6 +53,10 @@ export interface RunnerProcessOptions {
   name: string;
   stateDir: string;
   workDir: string;
+  /** More environment (PIPELINES_EXECUTOR, step limits…). */
+  env?: Record<string, string>;
+  /** Run as this uid (and gid) instead of the test's own. */
+  uid?: number;
 }
 
 /** `npm run runner` as a child process, the token in its environment, polling fast and with a short stop grace. */
@@ -59,7 +64,8 @@ export function spawnRunner(o: RunnerProcessOptions): Child {
   return spawnTs(
     "src/cli/runner.ts",
     ["--server", o.server, "--name", o.name, "--state-dir", o.stateDir, "--work-dir", o.workDir, "--poll-ms", "100", "--grace-ms", "1000"],
-    { PIPELINES_RUNNER_TOKEN: o.token, NODE_ENV: "test", LOG_LEVEL: "info" },
+    { PIPELINES_RUNNER_TOKEN: o.token, NODE_ENV: "test", LOG_LEVEL: "info", ...o.env },
+    o.uid,
   );
 }
 

@@ -7,6 +7,7 @@ import * as m0005 from "./0005-tenant-ssh-keys";
 import * as m0006 from "./0006-application-main-branch";
 import * as m0007 from "./0007-server-connections";
 import * as m0008 from "./0008-oauth-connections";
+import * as m0009 from "./0009-step-executor";
 import * as m0010 from "./0010-oidc-signing-keys";
 
 export interface Migration {
@@ -25,5 +26,6 @@ export const migrations: Migration[] = [
   { name: "0006-application-main-branch", ...m0006 },
   { name: "0007-server-connections", ...m0007 },
   { name: "0008-oauth-connections", ...m0008 },
+  { name: "0009-step-executor", ...m0009 },
   { name: "0010-oidc-signing-keys", ...m0010 },
 ];

@@ -22,11 +22,15 @@ export interface StepAttributes {
   logBytes: number;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** How the runner isolated the step: `sandbox`, `container` or `host` (none); null before it started. */
+  executor: string | null;
+  /** The runner that ran it (`<token name>/<runner name>` for remote runners). */
+  runnerName: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
-type Creation = Optional<StepAttributes, "id" | "deployment" | "exitCode" | "logBytes" | "startedAt" | "finishedAt" | "createdAt" | "updatedAt">;
+type Creation = Optional<StepAttributes, "id" | "deployment" | "exitCode" | "logBytes" | "startedAt" | "finishedAt" | "executor" | "runnerName" | "createdAt" | "updatedAt">;
 
 export interface Step extends Model<StepAttributes, Creation>, StepAttributes {}
 export type StepModel = ModelStatic<Step>;
@@ -47,6 +51,8 @@ export function defineStep(sequelize: Sequelize): StepModel {
       logBytes: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
       startedAt: { type: DataTypes.DATE },
       finishedAt: { type: DataTypes.DATE },
+      executor: { type: DataTypes.STRING(16) },
+      runnerName: { type: DataTypes.STRING(300) },
       createdAt: { type: DataTypes.DATE },
       updatedAt: { type: DataTypes.DATE },
     },

@@ -86,6 +86,8 @@ export interface StepView extends ReturnType<typeof lozenge> {
   duration: string;
   /** A manual step a person may start now. */
   canRun: boolean;
+  /** "ran without isolation on runner X" when the runner's executor was `host`; null otherwise. */
+  isolationWarning: string | null;
   /** Its log will not grow any more. */
   complete: boolean;
   selected: boolean;
@@ -128,6 +130,7 @@ export function buildDetailView(build: Build, repository: string, url: string, s
         logBytes: j.logBytes,
         duration: formatDuration(elapsed(j.startedAt, j.finishedAt, now)),
         canRun: build.state === "PAUSED" && j.manual && j.state === "WAITING",
+        isolationWarning: j.executor === "host" ? `ran without isolation on runner ${j.runner ?? "(unknown)"}` : null,
         complete: LOG_COMPLETE.includes(j.state),
         selected: j.index === selectedStep,
         ...lozenge(j.state),

@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import { badRequest } from "../../http/http-error";
-import type { ReportedStepState } from "../../runner/runner-protocol";
+import type { ReportedStepState, StepStartInfo } from "../../runner/runner-protocol";
 
 /** The step states a runner may report. */
 export const REPORTED_STEP_STATES: readonly ReportedStepState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "TIMED_OUT", "SKIPPED"];
@@ -60,4 +60,11 @@ export function pausedAt(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 9999) throw badRequest("pausedAt must be a step index (a whole number from 0 to 9999)");
   return value;
+}
+
+/** How the runner says it isolates a step (absent: it did not say). */
+export function stepStartInfo(body: Record<string, unknown>): StepStartInfo | undefined {
+  if (body.executor === undefined) return undefined;
+  if (body.executor !== "sandbox" && body.executor !== "container" && body.executor !== "host") throw badRequest("executor must be sandbox, container or host");
+  return { executor: body.executor };
 }

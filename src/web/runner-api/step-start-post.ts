@@ -1,6 +1,6 @@
 import type { Request, Response } from "express";
 import { callJobs, type RunnerApiDeps } from "./runner-api-deps";
-import { bodyObject, jobIdParam, leaseToken, stepIndexParam } from "./runner-input";
+import { bodyObject, jobIdParam, leaseToken, stepIndexParam, stepStartInfo } from "./runner-input";
 
 /**
  * POST /runner/jobs/:jobId/steps/:step/start `{leaseToken}` — the step is running: `{stop}` (true: do not run it),
@@ -8,9 +8,11 @@ import { bodyObject, jobIdParam, leaseToken, stepIndexParam } from "./runner-inp
  */
 export function stepStartPost(deps: RunnerApiDeps) {
   return async (req: Request, res: Response) => {
-    const lease = { jobId: jobIdParam(req), leaseToken: leaseToken(bodyObject(req).leaseToken) };
+    const body = bodyObject(req);
+    const lease = { jobId: jobIdParam(req), leaseToken: leaseToken(body.leaseToken) };
     const step = stepIndexParam(req);
-    const { stop, oidcToken } = await callJobs(() => deps.jobs.stepStarted(lease, step));
+    const info = stepStartInfo(body);
+    const { stop, oidcToken } = await callJobs(() => deps.jobs.stepStarted(lease, step, info));
     res.json(oidcToken === undefined ? { stop } : { stop, oidcToken });
   };
 }
