@@ -7,6 +7,7 @@ import * as m0005 from "./0005-tenant-ssh-keys";
 import * as m0006 from "./0006-application-main-branch";
 import * as m0007 from "./0007-server-connections";
 import * as m0008 from "./0008-oauth-connections";
+import * as m0011 from "./0011-forge-installations";
 
 export interface Migration {
   name: string;
@@ -24,4 +25,6 @@ export const migrations: Migration[] = [
   { name: "0006-application-main-branch", ...m0006 },
   { name: "0007-server-connections", ...m0007 },
   { name: "0008-oauth-connections", ...m0008 },
+  // 0009 and 0010 are reserved for work on other branches.
+  { name: "0011-forge-installations", ...m0011 },
 ];

@@ -15,6 +15,7 @@ import { defineStep, type StepModel } from "./step";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 import { defineServerConnection, defineServerWebhook, SERVER_CONNECTION_SECRET_FIELDS, SERVER_WEBHOOK_SECRET_FIELDS, type ServerConnectionModel, type ServerWebhookModel } from "./server-connection";
 import { CLOUD_WEBHOOK_SECRET_FIELDS, defineCloudWebhook, defineOAuthConnection, defineOAuthSession, type CloudWebhookModel, type OAuthConnectionModel, type OAuthSessionModel } from "./oauth";
+import { defineForgeInstallation, type ForgeInstallationModel } from "./forge-installation";
 import { defineTenantSshKey, TENANT_SSH_KEY_SECRET_FIELDS, type TenantSshKeyModel } from "./tenant-ssh-key";
 
 export interface Models {
@@ -37,6 +38,7 @@ export interface Models {
   OAuthConnection: OAuthConnectionModel;
   OAuthSession: OAuthSessionModel;
   CloudWebhook: CloudWebhookModel;
+  ForgeInstallation: ForgeInstallationModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -77,6 +79,7 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     OAuthConnection: defineOAuthConnection(sequelize),
     OAuthSession: defineOAuthSession(sequelize),
     CloudWebhook,
+    ForgeInstallation: defineForgeInstallation(sequelize),
   };
 }
 
@@ -95,3 +98,4 @@ export type { Runner } from "./runner";
 export type { TenantSshKey } from "./tenant-ssh-key";
 export type { ServerConnection, ServerWebhook } from "./server-connection";
 export type { OAuthConnection, OAuthSession, CloudWebhook } from "./oauth";
+export type { ForgeInstallation } from "./forge-installation";
