@@ -43,8 +43,12 @@ export function fillManifest(template: string, appId: string, baseUrl: string): 
 export function buildCustomUi(outDir: string): string[] {
   fs.mkdirSync(outDir, { recursive: true });
   const copied: string[] = [];
-  for (const f of FORGE_UI) fs.copyFileSync(path.join(ROOT, "forge", "ui", f), path.join(outDir, f)), copied.push(f);
-  for (const f of PAGE_ASSETS) fs.copyFileSync(path.join(ROOT, "public", f), path.join(outDir, f)), copied.push(f);
+  for (const [dir, files] of [[path.join(ROOT, "forge", "ui"), FORGE_UI], [path.join(ROOT, "public"), PAGE_ASSETS]] as const) {
+    for (const f of files) {
+      fs.copyFileSync(path.join(dir, f), path.join(outDir, f));
+      copied.push(f);
+    }
+  }
   return copied;
 }
 

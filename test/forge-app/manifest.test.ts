@@ -50,7 +50,7 @@ describe("The Forge app's manifest", function () {
 
   it("the validation catches a broken manifest (a merge check without triggers)", async () => {
     const file = path.join(out, "manifest.yml");
-    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/      triggers:\n        - on-code-pushed\n        - on-merge\n/, ""));
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(["      triggers:", "        - on-code-pushed", "        - on-merge", ""].join("\n"), ""));
     const result = await validateIn(out);
     assert.equal(result.success, false);
     assert.ok((result.errors ?? []).length > 0);
