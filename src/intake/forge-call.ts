@@ -20,7 +20,7 @@ export const SYSTEM_TOKEN_HEADER = "x-forge-oauth-system";
  * record the installation and keep the system token the call carries when it is the newest. A database that cannot
  * answer is a 503, so Forge retries.
  */
-export async function verifyForgeCall(req: Request, deps: ForgeCallDeps, opts: { tick?: boolean } = {}): Promise<ForgeCall> {
+export async function verifyForgeCall(req: Request, deps: ForgeCallDeps, opts: { tick?: boolean; lifecycle?: boolean } = {}): Promise<ForgeCall> {
   const claims = await deps.verify(req);
   const token = req.get(SYSTEM_TOKEN_HEADER);
   const record = await orUnavailable(() => recordInvocation(deps, claims, token && token.length < 16_384 ? token : null, opts));

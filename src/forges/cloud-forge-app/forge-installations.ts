@@ -37,9 +37,9 @@ export function forgeAppKey(appId: string, environmentKey: string | null): strin
  * (created on first sight, one per installation and workspace), the newest API base URL and, when the call carries
  * one, the app's system token (the newest wins). An installation id not seen before for a workspace that already has
  * one is a reinstall: the new id takes the existing tenant over, with its applications and history. A tick, or a
- * newer token, makes an inactive installation active again.
+ * lifecycle event, makes an inactive installation active again.
  */
-export async function recordInvocation(deps: ForgeInstallationDeps, claims: FitClaims, systemToken: string | null, opts: { tick?: boolean } = {}): Promise<InvocationRecord> {
+export async function recordInvocation(deps: ForgeInstallationDeps, claims: FitClaims, systemToken: string | null, opts: { tick?: boolean; lifecycle?: boolean } = {}): Promise<InvocationRecord> {
   const { models } = deps;
   const workspaceUuid = claims.workspaceUuids[0] ?? claims.contextWorkspaceUuid;
   if (!workspaceUuid) throw unauthorized("the invocation token names no workspace (app.installation.contexts)");
@@ -58,13 +58,13 @@ export async function recordInvocation(deps: ForgeInstallationDeps, claims: FitC
   const kept = systemToken ? await keepNewestToken(models, tenant.id, systemToken) : false;
   const changes: Partial<ForgeInstallation> = { lastSeenAt: now, apiBaseUrl: claims.apiBaseUrl };
   if (claims.environmentKey) changes.environmentKey = claims.environmentKey;
-  if (opts.tick) changes.lastTickAt = now;
+  // The tick and the lifecycle events say the installation is there: they (only) bring an inactive one back.
+  if (opts.tick || opts.lifecycle) changes.lastTickAt = now;
   if (kept && installation.refusedSince) changes.refusedSince = null;
-  if (installation.state === "inactive" && (opts.tick || kept)) {
+  if (installation.state === "inactive" && (opts.tick || opts.lifecycle)) {
     changes.state = "active";
     changes.reason = null;
     changes.refusedSince = null;
-    if (!opts.tick && installation.lastTickAt && now.getTime() - installation.lastTickAt.getTime() > TICK_SILENCE_MS) changes.lastTickAt = now;
   }
   await installation.update(changes);
   const appKey = forgeAppKey(claims.appId, installation.environmentKey);

@@ -8,7 +8,7 @@ import { verifyForgeCall, type ForgeCallDeps } from "../../intake/forge-call";
  */
 export function forgeLifecyclePost(deps: ForgeCallDeps): RequestHandler {
   return async (req: Request, res: Response) => {
-    const { installation } = await verifyForgeCall(req, deps);
+    const { installation } = await verifyForgeCall(req, deps, { lifecycle: true });
     res.status(200).json({ installation: installation.state });
   };
 }

@@ -3,6 +3,7 @@ import type { Tenant } from "../../db/models";
 import { bracedUuid } from "../../forges/cloud-forge-app/fit/fit-claims";
 import { fetchRepository } from "../../forges/cloud-connect/fetch-repository";
 import { forgeCaller } from "../../forges/cloud-forge-app/forge-caller";
+import { installationActive } from "../../forges/cloud-forge-app/forge-installations";
 import { forbidden } from "../../http/http-error";
 import { verifyForgeCall, type ForgeCallDeps } from "../../intake/forge-call";
 import { setTenantAuth } from "../api/tenant-auth";
@@ -47,6 +48,9 @@ export function forgeUiAuth(deps: ForgeCallDeps): RequestHandler {
       req.query.repoPath = fullName;
       req.query.repoUuid = repositoryUuid;
       if (!tenant.principalName) await tenant.update({ principalName: fullName.split("/")[0] });
+      // Too long without the hourly tick (or refused by Bitbucket for days): the page says so.
+      if (installation.state === "active") await installationActive(deps.models, tenant);
+      await installation.reload();
       res.locals.forgePage = { fullName, repositoryUuid, installation: { state: installation.state, reason: installation.reason } } satisfies ForgePageContext;
       setTenantAuth(res, { tenant, user: claims.principal, via: "forge" });
     })().then(() => next(), next);
