@@ -141,7 +141,7 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const res = await fetch(opts.remoteBaseUrl().replace(/\/+$/, "") + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutMs ?? 25_000) });
     const text = await res.text();
-    let json: unknown = undefined;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
