@@ -31,11 +31,11 @@ export function fillManifest(template: string, appId: string, baseUrl: string): 
     }
     if (line.includes("# {{BASE_URL}}")) {
       filled++;
-      return line.replace(/baseUrl: \S+ # \{\{BASE_URL\}\}/, `baseUrl: ${baseUrl}`);
+      return line.replace(/(baseUrl: |- address: )\S+ # \{\{BASE_URL\}\}.*$/, `$1${baseUrl}`);
     }
     return line;
   });
-  if (filled !== 2) throw new Error("forge/manifest.yml has lost its {{APP_ID}} / {{BASE_URL}} placeholders");
+  if (filled !== 3) throw new Error("forge/manifest.yml has lost its {{APP_ID}} / {{BASE_URL}} placeholders");
   return out.join("\n");
 }
 

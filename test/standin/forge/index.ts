@@ -68,7 +68,7 @@ export interface ForgeStandinOptions {
   cloud: BitbucketCloud;
   /** The remote's base URL (the manifest's `remotes[].baseUrl`), read at each call. */
   remoteBaseUrl: () => string;
-  /** The Custom UI resource folder (the built static/pages). */
+  /** The Custom UI resource folder (the built static/pages); the remote is allowed in img-src, as `permissions.external.images` asks. */
   resourceDir?: string;
   appId?: string;
   eventTimeoutMs?: number;
@@ -207,7 +207,7 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
         content = Buffer.from(content.toString("utf8").replace("<head>", `<head>\n  ${bridge}`));
       }
       const type = file.endsWith(".html") ? "text/html" : file.endsWith(".css") ? "text/css" : "application/javascript";
-      res.writeHead(200, { "Content-Type": `${type}; charset=utf-8`, "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:" });
+      res.writeHead(200, { "Content-Type": `${type}; charset=utf-8`, "Content-Security-Policy": `default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: ${new URL(opts.remoteBaseUrl()).origin}` });
       res.end(content);
       return;
     }
@@ -235,6 +235,10 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       navigations.push(String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { url?: string }).url));
+      res.writeHead(204).end();
+      return;
+    }
+    if (u.pathname === "/favicon.ico") {
       res.writeHead(204).end();
       return;
     }
