@@ -90,8 +90,7 @@
     P.token()
       .then(function (t) {
         if (current.build !== buildId || current.step !== step) return;
-        var url = P.base + "/api/builds/" + buildId + "/steps/" + step + "/log/stream" + P.query(Object.assign(P.streamAuth(t), { from: stream.lastId }));
-        var source = new EventSource(url);
+        var source = P.logStream(buildId, step, stream.lastId, t);
         stream.source = source;
         status("Live");
         source.onmessage = function (e) {

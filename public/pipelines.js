@@ -1,4 +1,4 @@
-/* global DOMParser */
+/* global DOMParser, clearTimeout, Response */
 // Shared by the pages' scripts (served from /static; the pages have no inline script): how to authenticate, the
 // app's API, and fragments of pages. Inside Bitbucket a context token (AP.context.getToken) goes in
 // `Authorization: JWT …`; on a standalone page (`<body data-auth="session">`) the browser's session cookie goes
@@ -11,11 +11,13 @@
   var base = root ? root.getAttribute("data-base-url") || "" : "";
   var cached = null;
   var session = document.body.getAttribute("data-auth") === "session";
+  // Inside the Forge app's page (Custom UI): every call goes through Forge (invokeRemote, window.PipelinesForge).
+  var forge = document.body.getAttribute("data-auth") === "forge" && !!window.PipelinesForge;
   var tenant = document.body.getAttribute("data-tenant") || "";
 
   /** A context token from Bitbucket (AP.context.getToken), reused for a minute. */
   function token() {
-    if (session) return Promise.resolve("");
+    if (session || forge) return Promise.resolve("");
     if (cached && Date.now() - cached.at < 60000) return Promise.resolve(cached.value);
     return new Promise(function (resolve, reject) {
       if (typeof AP === "undefined" || !AP.context || typeof AP.context.getToken !== "function") {
@@ -44,8 +46,22 @@
     return parts.length ? "?" + parts.join("&") : "";
   }
 
+  /**
+   * The same request through Forge (`/forge/ui` + path): Forge signs it and answers JSON only, so an HTML fragment
+   * comes back as `{html}`; the answer is made into a Response like fetch's.
+   */
+  function forgeSend(method, path, body, accept) {
+    return window.PipelinesForge.invoke({ path: "/forge/ui" + path, method: method, body: body }).then(function (r) {
+      var status = r.status || 500;
+      var payload = r.body;
+      var text = accept === "text/html" && payload && typeof payload.html === "string" ? payload.html : payload === undefined || payload === null ? "" : JSON.stringify(payload);
+      return new Response(status === 204 ? null : text, { status: status, headers: { "Content-Type": accept } });
+    });
+  }
+
   /** A request to the app with a context token; one retry with a fresh token after a 401. */
   function send(method, path, body, accept, retried) {
+    if (forge) return forgeSend(method, path, body, accept);
     return token().then(function (t) {
       var init = session
         ? { method: method, credentials: "same-origin", headers: { "X-Pipelines-Tenant": tenant, Accept: accept } }
@@ -128,5 +144,58 @@
     return session ? { tenant: tenant } : { jwt: t };
   }
 
-  window.Pipelines = { session: session, streamAuth: streamAuth, root: root, base: base, token: token, forgetToken: forgetToken, query: query, api: api, fragment: fragment, swap: swap, message: message };
+  /**
+   * The live log of a step from byte `from`: an EventSource on the app's stream; inside the Forge app's page (no
+   * stream through Forge) the same events polled from …/log/events. Either way: `onmessage` ({lastEventId, data}),
+   * the `reset` and `end` events, `onerror`, `close()`, `readyState`.
+   */
+  function logStream(buildId, step, from, t) {
+    var path = "/api/builds/" + buildId + "/steps/" + step + "/log";
+    if (!forge) return new EventSource(base + path + "/stream" + query(Object.assign(streamAuth(t), { from: from })));
+    var listeners = { reset: [], end: [] };
+    var source = { readyState: 0, onmessage: null, onerror: null };
+    var offset = from || 0;
+    var timer = null;
+    source.addEventListener = function (name, fn) {
+      (listeners[name] = listeners[name] || []).push(fn);
+    };
+    source.close = function () {
+      source.readyState = 2;
+      clearTimeout(timer);
+    };
+    function emit(name, data) {
+      listeners[name].forEach(function (fn) {
+        fn({ data: JSON.stringify(data) });
+      });
+    }
+    function poll() {
+      if (source.readyState === 2) return;
+      api("GET", path + "/events" + query({ from: offset }))
+        .then(function (batch) {
+          if (source.readyState === 2) return;
+          source.readyState = 1;
+          if (batch.reset) {
+            offset = 0;
+            emit("reset", {});
+          } else {
+            offset = batch.next;
+            if (batch.html && source.onmessage) source.onmessage({ lastEventId: String(offset), data: JSON.stringify({ html: batch.html }) });
+            if (batch.end) {
+              emit("end", batch.end);
+              source.readyState = 2;
+              return;
+            }
+          }
+          timer = setTimeout(poll, batch.html ? 200 : 1500);
+        })
+        .catch(function () {
+          if (source.onerror) source.onerror();
+          timer = setTimeout(poll, 3000);
+        });
+    }
+    timer = setTimeout(poll, 0);
+    return source;
+  }
+
+  window.Pipelines = { forge: forge, logStream: logStream, session: session, streamAuth: streamAuth, root: root, base: base, token: token, forgetToken: forgetToken, query: query, api: api, fragment: fragment, swap: swap, message: message };
 })();

@@ -7,8 +7,8 @@ import { aceStoreAdapter } from "./forges/cloud-connect/ace-store";
 import { connectJwt, type VerifyDeps } from "./forges/cloud-connect/jwt/verify-request";
 import { lifecycleInstalledPost } from "./forges/cloud-connect/lifecycle/lifecycle-installed-post";
 import { lifecycleUninstalledPost } from "./forges/cloud-connect/lifecycle/lifecycle-uninstalled-post";
-import { connectWebhookPost } from "./forges/cloud-connect/webhook-post";
-import { serverWebhookPost } from "./forges/server/server-webhook-post";
+import { connectWebhookPost } from "./intake/webhooks/connect-webhook-post";
+import { serverWebhookPost } from "./intake/webhooks/server-webhook-post";
 import { asyncHandler } from "./http/async-handler";
 import { sessionLogoutPost } from "./web/oauth/session-logout-post";
 import { InboxWriter } from "./intake/inbox-writer";
@@ -36,7 +36,7 @@ import { applicationPipelinesGet } from "./web/api/application-pipelines-get";
 import { tokenInHeaderOnly } from "./web/api/token-in-header-only";
 import { cloudCallerRegistry } from "./forges/forge-for";
 import { oauthSettings } from "./forges/cloud-oauth/oauth-settings";
-import { cloudWebhookPost } from "./forges/cloud-oauth/cloud-webhook-post";
+import { cloudWebhookPost } from "./intake/webhooks/cloud-webhook-post";
 import { connectOrSession, sessionTenant, sessionTenantFromQuery } from "./web/oauth/session";
 import { standaloneRoutes } from "./web/oauth/standalone-routes";
 import { serverLoginRoutes } from "./web/server-login/server-login-routes";
@@ -46,6 +46,12 @@ import { oauthBuildGet, oauthHomeGet, oauthSetupGet } from "./web/oauth/oauth-pa
 import { oauthConnectionsGet, oauthDisconnectPost } from "./web/oauth/oauth-api";
 import { oauthAutoBuildChanged } from "./web/oauth/oauth-auto-build";
 import { registerSecret } from "./log/logger";
+import { fitVerifier } from "./forges/cloud-forge-app/fit/verify-fit";
+import { forgeEventPost } from "./intake/webhooks/forge-event-post";
+import { forgeLifecyclePost } from "./web/forge/forge-lifecycle-post";
+import { forgeTickPost } from "./web/forge/forge-tick-post";
+import { forgeMergeCheckPost } from "./web/forge/forge-merge-check-post";
+import { forgeUiRoutes } from "./web/forge/forge-ui-routes";
 
 export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../.." : "..");
 
@@ -128,6 +134,14 @@ export function createApp(deps: AppDeps): Promise<App> {
     app.post("/webhook/server/:hookKey", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(serverWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
     if (oauth) app.post("/webhook/cloud/:hookKey", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(cloudWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
     app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, tenants, inbox, log, onStored: deps.onDeliveryStored })));
+    // Bitbucket Cloud through the operator's Forge app (Forge Remote): every call carries a Forge invocation token.
+    const forgeDoor = config.forgeAppId ? { models, log, siteUrl: config.bitbucketUrl, verify: fitVerifier({ appId: config.forgeAppId, jwksUrl: config.forgeJwksUrl }) } : null;
+    if (forgeDoor) {
+      app.post("/forge/events", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(forgeEventPost({ ...forgeDoor, inbox, onStored: deps.onDeliveryStored })));
+      app.post("/forge/lifecycle", json, asyncHandler(forgeLifecyclePost(forgeDoor)));
+      app.post("/forge/tick", json, asyncHandler(forgeTickPost(forgeDoor)));
+      app.post("/forge/merge-check", json, asyncHandler(forgeMergeCheckPost({ ...forgeDoor, forgeFor: deps.engine.ctx.forgeFor })));
+    }
 
     // Bitbucket Cloud through an OAuth consumer: setup help always; the grant and the standalone pages when configured.
     // Signing out of the standalone pages, whichever door the session came through.
@@ -145,6 +159,8 @@ export function createApp(deps: AppDeps): Promise<App> {
     const pages = { baseUrl: config.baseUrl, ctx: deps.engine.ctx, log };
     // The same pages standalone (outside Bitbucket), behind the session: /app/….
     if (oauth) app.use(standaloneRoutes(pages, models, callerFor));
+    // The Forge app's pages inside Bitbucket (invokeRemote): the same pages and JSON API behind the Forge door.
+    if (forgeDoor) app.use("/forge/ui", forgeUiRoutes(forgeDoor, pages, deps.engine.ctx, cloud));
     // Bitbucket Server users sign in with their Server credentials: /server/login, /server/:tenantId/….
     app.use(serverLoginRoutes(pages, models, log));
     app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(pages)));

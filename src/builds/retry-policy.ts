@@ -1,5 +1,7 @@
-/** What one call to Bitbucket came to: an HTTP answer, or no answer at all. */
-export type CallOutcome = { status: number; retryAfter?: string | null } | { error: "network" | "timeout" };
+import type { CallOutcome } from "../forges/call-outcome";
+
+/** What one call to Bitbucket came to (defined next to the forges, which produce it). */
+export type { CallOutcome };
 
 /**
  * What to do next. `retry: false` ends the series — `reason` says whether it succeeded, was refused for good, or

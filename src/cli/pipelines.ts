@@ -2,13 +2,15 @@ import { main as validate } from "./validate";
 import { main as permissions } from "./permissions";
 import { main as runnerToken } from "./runner-token";
 import { main as server } from "./server";
+import { main as forgeApp } from "./forge-app";
 
 const USAGE = `usage: pipelines <command>
   validate [file] [--branch B | --tag T | --pr SRC:DST | --custom NAME]   check a pipeline file and show what would run
   permissions [--tenant <clientKey>]                                     the scopes Pipelines needs; what an installation granted
   runner-token create --name <name> | list | revoke --name <name>         tokens for remote runners (npm run runner)
   server add --host <url> --username <name> [--ssh-port N] | list | remove | enable | disable | reset-host-key
-                                                                         Bitbucket Server / Data Center connections`;
+                                                                         Bitbucket Server / Data Center connections
+  forge manifest --app-id <id> --base-url <https URL>                      the Forge app to deploy (forge/build/: manifest, Custom UI)`;
 
 /** The `pipelines` command: one entry point for the project's command-line tools. */
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
       return runnerToken(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     case "server":
       return server(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
+    case "forge":
+      return forgeApp(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     default:
       console.error(USAGE);
       return command === undefined || command === "help" || command === "--help" ? 0 : 2;

@@ -35,6 +35,10 @@ export interface Config {
   /** Bitbucket Cloud's site (authorize, token endpoint, git) and API, for OAuth connections. */
   bitbucketUrl: string;
   bitbucketApiUrl: string;
+  /** The Forge app this service is the remote of (`ari:cloud:ecosystem::app/<uuid>`), or null: the Forge door is off. */
+  forgeAppId: string | null;
+  /** Where Forge's signing keys are published (the JWKS that Forge Invocation Tokens are verified against). */
+  forgeJwksUrl: string;
 }
 
 function urlSetting(name: string, raw: unknown, fallback: string): string {
@@ -60,6 +64,17 @@ function oauthSetting(env: Env, pipelines: Record<string, unknown>): { key: stri
 }
 
 type Env = Record<string, string | undefined>;
+
+const FORGE_APP_ARI = /^ari:cloud:ecosystem::app\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** PIPELINES_FORGE_APP_ID (or config.json `pipelines.forgeAppId`): the app's id as `forge register` printed it, or the bare uuid. */
+function forgeAppIdSetting(raw: unknown): string | null {
+  if (raw === undefined || raw === "") return null;
+  const value = String(raw).trim();
+  const ari = value.startsWith("ari:") ? value : `ari:cloud:ecosystem::app/${value}`;
+  if (!FORGE_APP_ARI.test(ari)) throw new ConfigError("PIPELINES_FORGE_APP_ID", `must be the Forge app's id, ari:cloud:ecosystem::app/<uuid> (got "${value}")`);
+  return ari;
+}
 
 function readConfigJson(file: string): Record<string, unknown> {
   if (!fs.existsSync(file)) return {};
@@ -145,5 +160,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     oauth: oauthSetting(env, pipelines),
     bitbucketUrl: urlSetting("PIPELINES_BITBUCKET_URL", env.PIPELINES_BITBUCKET_URL ?? pipelines.bitbucketUrl, "https://bitbucket.org"),
     bitbucketApiUrl: urlSetting("PIPELINES_BITBUCKET_API_URL", env.PIPELINES_BITBUCKET_API_URL ?? pipelines.bitbucketApiUrl, "https://api.bitbucket.org"),
+    forgeAppId: forgeAppIdSetting(env.PIPELINES_FORGE_APP_ID ?? pipelines.forgeAppId),
+    forgeJwksUrl: urlSetting("PIPELINES_FORGE_JWKS_URL", env.PIPELINES_FORGE_JWKS_URL ?? pipelines.forgeJwksUrl, "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"),
   };
 }

@@ -28,10 +28,11 @@ function refLabel(e: NormalisedEvent): string {
 /** Decides what one normalised event leads to, and makes the build when it leads to one. */
 export async function decideEvent(ctx: EngineContext, tenant: Tenant, event: NormalisedEvent, deliveryId: number): Promise<EventDecision> {
   const base = { repository: event.repository.fullName, ref: refLabel(event), commit: event.kind === "push" ? event.commit : event.sourceCommit };
-  const app = await ctx.models.Application.findOne({ where: { tenantId: tenant.id, repository: event.repository.fullName } });
+  const app = await eventApplication(ctx, tenant, event);
   if (!app) return { ...base, applicationId: null, outcome: "not-an-application", reason: `${event.repository.fullName} is not an application in Pipelines`, buildId: null };
   const decided: Decided = (outcome, reason, buildId = null, commit = base.commit) => ({
     ...base,
+    repository: app.repository,
     commit,
     applicationId: app.id,
     outcome,
@@ -43,6 +44,16 @@ export async function decideEvent(ctx: EngineContext, tenant: Tenant, event: Nor
   }
   if (!app.autoBuild) return decided("auto-build-off", "auto-build is off for this application");
   return event.kind === "push" ? decidePush(ctx, tenant, app, event, deliveryId, decided) : decidePullRequest(ctx, tenant, app, event, deliveryId, decided);
+}
+
+/**
+ * The application an event is about: by the repository's full name, else by its uuid (a repository renamed since it
+ * became an application keeps its uuid; Forge's events name repositories by uuid only).
+ */
+async function eventApplication(ctx: EngineContext, tenant: Tenant, event: NormalisedEvent): Promise<Application | null> {
+  const byName = await ctx.models.Application.findOne({ where: { tenantId: tenant.id, repository: event.repository.fullName } });
+  if (byName || !event.repository.uuid) return byName;
+  return ctx.models.Application.findOne({ where: { tenantId: tenant.id, repositoryUuid: event.repository.uuid } });
 }
 
 type Decided = (outcome: DecisionOutcome, reason: string, buildId?: number | null, commit?: string | null) => EventDecision;
@@ -96,8 +107,10 @@ async function decidePullRequest(ctx: EngineContext, tenant: Tenant, app: Applic
   const skip = skipCiReason(e.headMessage);
   if (skip) return decided("skipped", skip);
   // Bitbucket Cloud sends 12 characters: nothing may use the hash before it is resolved to the full commit.
-  const commit = await ctx.forgeFor(tenant).resolveCommit(tenant, e.sourceRepositoryFullName, e.sourceCommit);
-  if (!commit) return decided("invalid", `commit ${e.sourceCommit} of pull request #${e.id} was not found in ${e.sourceRepositoryFullName}`);
+  // A pull request within the repository is resolved there by the application's own name (the event may name it by uuid).
+  const source = e.sourceRepositoryFullName === e.repository.fullName ? app.repository : e.sourceRepositoryFullName;
+  const commit = await ctx.forgeFor(tenant).resolveCommit(tenant, source, e.sourceCommit);
+  if (!commit) return decided("invalid", `commit ${e.sourceCommit} of pull request #${e.id} was not found in ${source}`);
   const result = await createBuild(ctx, tenant, app, {
     trigger: "pull-request",
     refType: "pull-request",

@@ -9,6 +9,7 @@ import * as m0007 from "./0007-server-connections";
 import * as m0008 from "./0008-oauth-connections";
 import * as m0009 from "./0009-step-executor";
 import * as m0010 from "./0010-oidc-signing-keys";
+import * as m0011 from "./0011-forge-installations";
 
 export interface Migration {
   name: string;
@@ -28,4 +29,5 @@ export const migrations: Migration[] = [
   { name: "0008-oauth-connections", ...m0008 },
   { name: "0009-step-executor", ...m0009 },
   { name: "0010-oidc-signing-keys", ...m0010 },
+  { name: "0011-forge-installations", ...m0011 },
 ];

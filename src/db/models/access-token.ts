@@ -1,6 +1,6 @@
 import { DataTypes, type Model, type ModelStatic, type Optional, type Sequelize } from "sequelize";
 
-export type TokenPurpose = "jwt-grant" | "oauth-access" | "oauth-refresh";
+export type TokenPurpose = "jwt-grant" | "oauth-access" | "oauth-refresh" | "forge-system";
 
 export interface AccessTokenAttributes {
   id: number;

@@ -16,6 +16,7 @@ import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 import { defineServerConnection, defineServerWebhook, SERVER_CONNECTION_SECRET_FIELDS, SERVER_WEBHOOK_SECRET_FIELDS, type ServerConnectionModel, type ServerWebhookModel } from "./server-connection";
 import { CLOUD_WEBHOOK_SECRET_FIELDS, defineCloudWebhook, defineOAuthConnection, defineOAuthSession, type CloudWebhookModel, type OAuthConnectionModel, type OAuthSessionModel } from "./oauth";
 import { defineOidcSigningKey, OIDC_SIGNING_KEY_SECRET_FIELDS, type OidcSigningKeyModel } from "./oidc-signing-key";
+import { defineForgeInstallation, type ForgeInstallationModel } from "./forge-installation";
 import { defineTenantSshKey, TENANT_SSH_KEY_SECRET_FIELDS, type TenantSshKeyModel } from "./tenant-ssh-key";
 
 export interface Models {
@@ -39,6 +40,7 @@ export interface Models {
   OAuthSession: OAuthSessionModel;
   CloudWebhook: CloudWebhookModel;
   OidcSigningKey: OidcSigningKeyModel;
+  ForgeInstallation: ForgeInstallationModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -82,6 +84,7 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     OAuthSession: defineOAuthSession(sequelize),
     CloudWebhook,
     OidcSigningKey,
+    ForgeInstallation: defineForgeInstallation(sequelize),
   };
 }
 
@@ -101,3 +104,4 @@ export type { TenantSshKey } from "./tenant-ssh-key";
 export type { ServerConnection, ServerWebhook } from "./server-connection";
 export type { OAuthConnection, OAuthSession, CloudWebhook } from "./oauth";
 export type { OidcSigningKey } from "./oidc-signing-key";
+export type { ForgeInstallation } from "./forge-installation";

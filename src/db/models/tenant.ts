@@ -1,6 +1,6 @@
 import { DataTypes, type Model, type ModelStatic, type Optional, type Sequelize } from "sequelize";
 
-export type TenantKind = "cloud-connect" | "cloud-oauth" | "server";
+export type TenantKind = "cloud-connect" | "cloud-oauth" | "server" | "forge";
 export type TenantStatus = "active" | "inactive";
 
 export interface TenantAttributes {

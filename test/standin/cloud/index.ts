@@ -97,6 +97,8 @@ export interface BitbucketCloud {
   resolveCommit(workspace: string, slug: string, rev: string): Promise<string | null>;
   /** `${siteUrl}/{workspace}/{slug}.git`. */
   cloneUrl(workspace: string, slug: string): string;
+  /** The uuid "{…}" of a repository. */
+  repositoryUuid(workspace: string, slug: string): string;
   /** The uuid "{…}" of a workspace (created on first use). */
   workspaceUuid(workspace: string): string;
 
@@ -105,6 +107,13 @@ export interface BitbucketCloud {
   grantScopes(workspace: string, scopes: string[] | null): void;
   /** Issues an access token directly (what the JWT grant would give), for tests that only need git. */
   issueAccessToken(clientKey: string): string;
+  /**
+   * A Forge app installed in a workspace (the Forge stand-in's): its Forge scopes become what this API checks
+   * (read:repository:bitbucket → repository, read:pullrequest:bitbucket → pullrequest; Forge scopes imply nothing else).
+   */
+  addForgeInstall(clientKey: string, workspace: string, forgeScopes: string[]): void;
+  /** Makes `value` (the Forge app's system token) an access token of that installation until `expiresAt` (ms). */
+  acceptToken(value: string, clientKey: string, expiresAt: number): void;
   expireTokens(): void;
   revokeAll(clientKey: string): void;
   /** The current shared secret of an installation (what the app received last), for tests. */
@@ -284,6 +293,18 @@ export async function startBitbucketCloud(opts: BitbucketCloudOptions = {}): Pro
     issueAccessToken(clientKey) {
       const inst = state.install(clientKey);
       return tokens.issue(clientKey, inst.workspace, state.scopesOf(inst), tokenTtlSeconds).value;
+    },
+    repositoryUuid: (workspace, slug) => repoOf(workspace, slug).uuid,
+    addForgeInstall(clientKey, workspace, forgeScopes) {
+      state.workspace(workspace);
+      const FORGE_SCOPES: Record<string, string> = { "read:repository:bitbucket": "repository", "read:pullrequest:bitbucket": "pullrequest" };
+      const scopes = forgeScopes.map((s) => FORGE_SCOPES[s]).filter((s): s is string => !!s);
+      state.installs.set(clientKey, { clientKey, appKey: "forge", workspace, appBaseUrl: "", descriptor: { key: "forge", scopes }, secrets: [], installed: true, hookUuids: new Map() });
+      state.grantedScopes.delete(workspace);
+    },
+    acceptToken(value, clientKey, expiresAt) {
+      const inst = state.install(clientKey);
+      tokens.register(value, { clientKey, workspace: inst.workspace, scopes: state.scopesOf(inst), expiresAt, revoked: false });
     },
     expireTokens: () => tokens.expireAll(),
     revokeAll: (clientKey) => tokens.revokeAll(clientKey),

@@ -22,6 +22,11 @@ export class TokenStore {
     return { value, token };
   }
 
+  /** A token issued elsewhere (a Forge app's system token) that this Bitbucket accepts. */
+  register(value: string, token: AccessToken): void {
+    this.tokens.set(value, token);
+  }
+
   lookup(value: string): TokenLookup {
     const token = this.tokens.get(value);
     if (!token) return { ok: false, reason: "Access token is invalid.", clientKey: null };

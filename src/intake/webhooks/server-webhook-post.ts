@@ -1,9 +1,9 @@
 import type { Request, RequestHandler, Response } from "express";
 import { revealSecret } from "../../db/encrypted-fields";
 import { badRequest } from "../../http/http-error";
-import { acceptDelivery, deliveryIdOf, jsonObjectBody } from "../../intake/accept-delivery";
-import { verifySignedWebhook, type SignedWebhookDeps } from "../../intake/signed-webhook";
-import { SERVER_ACTED_EVENTS } from "./parse-server-event";
+import { acceptDelivery, deliveryIdOf, jsonObjectBody } from "../accept-delivery";
+import { verifySignedWebhook, type SignedWebhookDeps } from "../signed-webhook";
+import { SERVER_ACTED_EVENTS } from "../../forges/server/parse-server-event";
 
 /**
  * POST /webhook/server/:hookKey — a Bitbucket Server / Data Center webhook delivery. Nothing slow happens here:

@@ -1,10 +1,10 @@
 import type { Request, RequestHandler, Response } from "express";
 import { badRequest } from "../../http/http-error";
-import { ACTED_EVENTS } from "../../intake/acted-events";
-import { acceptDelivery, deliveryIdOf, jsonObjectBody, orUnavailable } from "../../intake/accept-delivery";
-import type { InboxWriter } from "../../intake/inbox-writer";
+import { ACTED_EVENTS } from "../acted-events";
+import { acceptDelivery, deliveryIdOf, jsonObjectBody, orUnavailable } from "../accept-delivery";
+import type { InboxWriter } from "../inbox-writer";
 import type { Logger } from "../../log/logger";
-import { verifyConnectRequest, type VerifyDeps } from "./jwt/verify-request";
+import { verifyConnectRequest, type VerifyDeps } from "../../forges/cloud-connect/jwt/verify-request";
 
 export interface WebhookDeps extends VerifyDeps {
   log: Logger;

@@ -1,9 +1,9 @@
 import type { Request, RequestHandler, Response } from "express";
 import { revealSecret } from "../../db/encrypted-fields";
 import { badRequest } from "../../http/http-error";
-import { ACTED_EVENTS } from "../../intake/acted-events";
-import { acceptDelivery, deliveryIdOf, jsonObjectBody } from "../../intake/accept-delivery";
-import { verifySignedWebhook, type SignedWebhookDeps } from "../../intake/signed-webhook";
+import { ACTED_EVENTS } from "../acted-events";
+import { acceptDelivery, deliveryIdOf, jsonObjectBody } from "../accept-delivery";
+import { verifySignedWebhook, type SignedWebhookDeps } from "../signed-webhook";
 
 /**
  * POST /webhook/cloud/:hookKey — a Bitbucket Cloud repository webhook (OAuth connections). Nothing slow here:
