@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system programs Pipelines needs when they are missing: git (checkouts; the test stand-in's
-# git http-backend), bash (step scripts), procps (process checks) and the OpenSSH client (checkouts over SSH, host
-# keys). With `tests` it also installs what only the tests use: openssh-server (the Bitbucket Server stand-in runs a
-# real sshd) and chromium (the browser tests drive Debian's chromium through playwright-core, which downloads no
-# browser). Needs root for apt-get; prints what to install otherwise. Does nothing when everything is there.
+# git http-backend), bash (step scripts), procps (process checks), the OpenSSH client (checkouts over SSH, host
+# keys), and what the sandbox executor isolates steps with: bubblewrap (namespaces), slirp4netns and iproute2 (a
+# step's own network), e2fsprogs (a size-capped filesystem per job), util-linux (setpriv, nsenter, mount).
+# With `tests` it also installs what only the tests use: openssh-server (the Bitbucket Server stand-in runs a real
+# sshd), chromium (the browser tests drive Debian's chromium through playwright-core, which downloads no browser),
+# and for the container executor's tests podman with runc and catatonit, and busybox-static (test images are made
+# from it: no registry is reachable). Needs root for apt-get; prints what to install otherwise. Does nothing when
+# everything is there.
 set -euo pipefail
 
 need=()
@@ -12,11 +16,20 @@ command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
 [ -x /usr/lib/git-core/git-http-backend ] || [ -x "$(git --exec-path 2>/dev/null)/git-http-backend" ] || need+=(git)
 { command -v ssh >/dev/null 2>&1 && command -v ssh-keyscan >/dev/null 2>&1; } || need+=(openssh-client)
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v slirp4netns >/dev/null 2>&1 || need+=(slirp4netns)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
+command -v mkfs.ext4 >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.ext4 ] || [ -x /sbin/mkfs.ext4 ] || need+=(e2fsprogs)
+{ command -v setpriv >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1; } || need+=(util-linux)
 for extra in "$@"; do
   case "$extra" in
     tests)
       command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
       [ -x /usr/bin/chromium ] || need+=(chromium)
+      command -v podman >/dev/null 2>&1 || need+=(podman)
+      command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || need+=(runc)
+      [ -x /usr/bin/catatonit ] || [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
+      dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
       ;;
     *) echo "unknown argument: $extra (only: tests)" >&2; exit 2 ;;
   esac

@@ -28,6 +28,10 @@ export interface ExecutorSettings {
   uidBase: number | null;
   /** PIPELINES_CGROUP_PARENT: cgroup (below the hierarchy root) to make step cgroups in, instead of below the runner's own. */
   cgroupParent: string | null;
+  /** PIPELINES_CONTAINER_DEFAULT_IMAGE: the image of a step that names none (container executor; Bitbucket's default). */
+  defaultImage: string;
+  /** Between SIGTERM and SIGKILL when a step is stopped (the runner's grace period). */
+  graceMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -43,7 +47,7 @@ export function parseSize(name: string, raw: string): number {
 }
 
 /** Reads the executor settings; `slots` is how many jobs the runner runs at once (for the default CPU share). */
-export function loadExecutorSettings(env: Env, slots: number): ExecutorSettings {
+export function loadExecutorSettings(env: Env, slots: number, graceMs = 10_000): ExecutorSettings {
   const executor = (env.PIPELINES_EXECUTOR ?? "sandbox").trim() || "sandbox";
   if (executor !== "sandbox" && executor !== "container" && executor !== "host") {
     throw new ConfigError("PIPELINES_EXECUTOR", `must be sandbox, container or host (got "${executor}")`);
@@ -72,7 +76,9 @@ export function loadExecutorSettings(env: Env, slots: number): ExecutorSettings 
   const uidBase = env.PIPELINES_SANDBOX_UID_BASE ? intSetting("PIPELINES_SANDBOX_UID_BASE", env.PIPELINES_SANDBOX_UID_BASE, 0, 100_000, 4_000_000_000) : null;
   const cgroupParent = env.PIPELINES_CGROUP_PARENT?.trim() || null;
   if (cgroupParent !== null && (cgroupParent.includes("..") || !/^[\w./-]+$/.test(cgroupParent))) throw new ConfigError("PIPELINES_CGROUP_PARENT", "must be a cgroup path such as pipelines.slice/runner");
-  return { executor, network, networkAllow, memoryPerSizeBytes, memoryMaxBytes, pids, cpusPerSize, diskBytes, uidBase, cgroupParent };
+  const defaultImage = env.PIPELINES_CONTAINER_DEFAULT_IMAGE?.trim() || "atlassian/default-image:4";
+  if (!/^[A-Za-z0-9][A-Za-z0-9._/:@-]*$/.test(defaultImage)) throw new ConfigError("PIPELINES_CONTAINER_DEFAULT_IMAGE", `is not an image name (got "${defaultImage}")`);
+  return { executor, network, networkAllow, memoryPerSizeBytes, memoryMaxBytes, pids, cpusPerSize, diskBytes, uidBase, cgroupParent, defaultImage, graceMs };
 }
 
 function intSetting(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {

@@ -1,7 +1,7 @@
 import { chown, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { deploymentEnvironmentUuid, stepUuid } from "../oidc/step-identity";
-import { changesetMatches, type PipeItem, type ScriptItem, type StepPlan } from "../pipelines";
+import { changesetMatches, type PipeItem, type StepPlan } from "../pipelines";
 import { restoreArtifacts, saveArtifacts } from "./artifacts";
 import { restoreCaches, saveCaches } from "./caches";
 import { changedFiles, CheckoutError, createStepClone, fetchCommit } from "./checkout";
@@ -157,11 +157,6 @@ function pipesOf(step: StepPlan): PipeItem[] {
   return [...step.script, ...step.afterScript].filter((item): item is PipeItem => typeof item !== "string");
 }
 
-/** The shell commands of a script (pipes are refused before a step starts by executors that cannot run them). */
-function shellLines(items: readonly ScriptItem[]): string[] {
-  return items.filter((item): item is string => typeof item === "string");
-}
-
 interface JobDirs {
   job: JobSandbox;
   ws: string;
@@ -249,6 +244,8 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       sandbox = await job.step({
         jobId: spec.jobId,
         stepIndex: step.index,
+        applicationId: spec.build.applicationId,
+        env: spec.env,
         dirs: { workTree: stepDir, home, tmp, repoObjects: cloneOn ? join(dirs.repoDir, ".git", "objects") : null },
         size: step.size ?? 1,
         image: step.image,
@@ -277,8 +274,8 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       }
       if (oidcToken) env.BITBUCKET_STEP_OIDC_TOKEN = oidcToken;
       result = await runStep({
-        script: shellLines(step.script),
-        afterScript: shellLines(step.afterScript),
+        script: step.script,
+        afterScript: step.afterScript,
         cwd: stepDir,
         env,
         secrets,
@@ -287,6 +284,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
         graceMs: o.graceMs,
         output: sink,
         run: (commands, runEnv, output, graceMs) => sandbox.run({ commands, env: runEnv, output, secrets, graceMs }),
+        runPipe: sandbox.runPipe ? (pipe, runEnv, output, graceMs) => (sandbox.runPipe as NonNullable<StepSandbox["runPipe"]>)({ pipe, env: runEnv, output, secrets, graceMs }) : undefined,
       });
       const problems = await sandbox.problems();
       for (const line of problems) await say(line);

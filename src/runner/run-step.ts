@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { buildStepEnv } from "./build-step-env";
+import type { PipeItem, ScriptItem } from "../pipelines";
 import { startScript, type ScriptRun } from "./run-script";
 import { createStepOutput, type OutputTarget, type StepOutput } from "./step-output";
 import { removeWorkspace } from "./workspace";
@@ -19,8 +20,9 @@ export interface StepResult {
 }
 
 export interface RunStepOptions {
-  script: readonly string[];
-  afterScript?: readonly string[];
+  /** Shell commands, and pipes when `runPipe` is given (a list of commands runs as one script between pipes). */
+  script: readonly ScriptItem[];
+  afterScript?: readonly ScriptItem[];
   cwd: string;
   /**
    * The complete environment of the step: nothing of the runner's own environment is inherited. Only PATH
@@ -47,6 +49,19 @@ export interface RunStepOptions {
    * `bash -e` in a process group of the runner's own (the host executor; `cwd` and `pidFile` apply only then).
    */
   run?(commands: readonly string[], env: Record<string, string>, output: StepOutput, graceMs: number): Promise<ScriptRun>;
+  /** Starts a pipe (the container executor); without it a step's pipes are an error. */
+  runPipe?(pipe: PipeItem, env: Record<string, string>, output: StepOutput, graceMs: number): Promise<ScriptRun>;
+}
+
+/** Consecutive commands as one list, each pipe on its own. */
+function segments(items: readonly ScriptItem[]): Array<string[] | PipeItem> {
+  const out: Array<string[] | PipeItem> = [];
+  for (const item of items) {
+    if (typeof item !== "string") out.push(item);
+    else if (Array.isArray(out[out.length - 1])) (out[out.length - 1] as string[]).push(item);
+    else out.push([item]);
+  }
+  return out;
 }
 
 type StopReason = "STOPPED" | "TIMED_OUT" | "OUTPUT_FAILED";
@@ -92,16 +107,30 @@ export async function runStep(options: RunStepOptions): Promise<StepResult> {
     const home = join(privateDir, "home");
     if (options.env.HOME === undefined) await mkdir(home, { mode: 0o700 });
     const env = buildStepEnv(options.env, home);
-    const run = async (commands: readonly string[], file: string, scriptEnv: Record<string, string>) => {
-      current = options.run
-        ? await options.run(commands, scriptEnv, output, graceMs)
-        : await startScript({ commands, file, cwd: options.cwd, env: scriptEnv, secrets: options.secrets, graceMs, output, pidFile: options.pidFile });
-      if (stopReason) current.stop();
-      try {
-        return (await current.done).exitCode;
-      } finally {
-        current = null;
+    const start = async (what: string[] | PipeItem, file: string, scriptEnv: Record<string, string>): Promise<ScriptRun> => {
+      if (!Array.isArray(what)) {
+        if (!options.runPipe) throw new Error(`this executor cannot run the pipe ${what.pipe}`);
+        output.notice(`[pipelines] running pipe ${what.pipe}`);
+        return options.runPipe(what, scriptEnv, output, graceMs);
       }
+      return options.run
+        ? options.run(what, scriptEnv, output, graceMs)
+        : startScript({ commands: what, file, cwd: options.cwd, env: scriptEnv, secrets: options.secrets, graceMs, output, pidFile: options.pidFile });
+    };
+    /** Runs a script's commands and pipes in order; the first failing one ends it with its exit code (like bash -e). */
+    const run = async (items: readonly ScriptItem[], file: string, scriptEnv: Record<string, string>): Promise<number> => {
+      for (const segment of segments(items)) {
+        current = await start(segment, file, scriptEnv);
+        if (stopReason) current.stop();
+        let code: number;
+        try {
+          code = (await current.done).exitCode;
+        } finally {
+          current = null;
+        }
+        if (code !== 0 || stopReason) return code;
+      }
+      return 0;
     };
 
     const mainCode = stopReason ? null : await run(options.script, join(privateDir, "script.sh"), env);

@@ -44,7 +44,7 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
   const leftovers = await killLeftoverGroups(o.stateDir, o.graceMs ?? 10_000);
   if (leftovers.killed.length) o.log.warn("stopped steps a previous runner left running", { processGroups: leftovers.killed });
   const slots = Math.max(1, o.slots ?? 1);
-  const executor = await createExecutor({ settings: o.executor, workDir: o.workDir, stateDir: o.stateDir, slots, runnerName: o.name, inProcess: o.inProcess, log: o.log });
+  const executor = await createExecutor({ settings: { ...o.executor, graceMs: o.graceMs ?? o.executor.graceMs }, workDir: o.workDir, stateDir: o.stateDir, slots, runnerName: o.name, inProcess: o.inProcess, log: o.log });
   o.log.info(`steps run in: ${executor.describe()}`);
 
   let stopping = false;

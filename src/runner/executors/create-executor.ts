@@ -3,6 +3,10 @@ import { existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import type { ExecutorSettings } from "../../config/executor-settings";
 import type { Logger } from "../../log/logger";
+import { join } from "node:path";
+import { ContainerExecutor, removeContainers, UIDS_PER_SLOT } from "./container/container-executor";
+import { Podman, writeContainersConf } from "./container/podman";
+import { PrivateImages } from "./container/pull-image";
 import { ExecutorUnavailableError, type Executor } from "./executor";
 import { HostExecutor } from "./host/host-executor";
 import { findCgroupLayout, removeLeftoverCgroups } from "./sandbox/cgroups";
@@ -45,11 +49,10 @@ export async function createExecutor(c: ExecutorContext): Promise<Executor> {
     c.log.warn(`PIPELINES_EXECUTOR=host: steps run WITHOUT ISOLATION as this runner's user; any step can read and change this machine's files, processes and network. Every step's log and page say so.`);
     return new HostExecutor(c.workDir, c.stateDir, c.runnerName);
   }
-  if (s.executor === "container") {
-    throw new ExecutorUnavailableError("PIPELINES_EXECUTOR=container is not available in this version of the runner");
-  }
-  requireLinuxRoot("sandbox");
-  requireTools("sandbox", [
+  const kind = s.executor;
+  requireLinuxRoot(kind);
+  requireTools(kind, [
+    ...(kind === "container" ? ([["podman", "podman"]] as Array<[string, string]>) : []),
     ["bwrap", "bubblewrap"],
     ["setpriv", "util-linux"],
     ["nsenter", "util-linux"],
@@ -57,32 +60,52 @@ export async function createExecutor(c: ExecutorContext): Promise<Executor> {
     ...(s.network === "internet" ? ([["slirp4netns", "slirp4netns"], ["ip", "iproute2"]] as Array<[string, string]>) : []),
     ...(s.diskBytes !== null ? ([["mkfs.ext4", "e2fsprogs"]] as Array<[string, string]>) : []),
   ]);
-  if (!seccompSupported()) throw new ExecutorUnavailableError(`the sandbox executor has no seccomp filter for the ${process.arch} architecture (x64 and arm64 are supported)`);
+  if (!seccompSupported()) throw new ExecutorUnavailableError(`the ${kind} executor has no seccomp filter for the ${process.arch} architecture (x64 and arm64 are supported)`);
   if (s.diskBytes !== null && !existsSync("/dev/loop-control")) {
     throw new ExecutorUnavailableError(
-      "the sandbox executor caps each job's disk with a loop-mounted filesystem, and this machine has no loop devices (/dev/loop-control): give the runner access to them (a VM or a privileged container), or set PIPELINES_STEP_DISK=unlimited to run without a disk cap (a step can then fill the runner's disk)",
+      `the ${kind} executor caps each job's disk with a loop-mounted filesystem, and this machine has no loop devices (/dev/loop-control): give the runner access to them (a VM or a privileged container), or set PIPELINES_STEP_DISK=unlimited to run without a disk cap (a step can then fill the runner's disk)`,
     );
   }
   const probe = spawnSync("bwrap", ["--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "--proc", "/proc", "--", "true"], { env: { PATH: TOOL_PATH }, encoding: "utf8" });
   if (probe.status !== 0) {
     throw new ExecutorUnavailableError(`bubblewrap cannot make namespaces here (${(probe.stderr || probe.error?.message || "").trim() || `exit code ${probe.status}`}): the runner needs a kernel with pid, mount and network namespaces, and the right to make them (root, not inside a restricted container)`);
   }
-  let layout;
-  try {
-    layout = await findCgroupLayout(`pipelines-${runnerKey(c.stateDir)}`, s.cgroupParent ?? undefined);
-  } catch (err) {
-    throw new ExecutorUnavailableError(`the sandbox executor limits each step with a cgroup of its own, and cannot here: ${(err as Error).message}. Set PIPELINES_CGROUP_PARENT to a cgroup the runner may manage`);
-  }
-  const leftCgroups = await removeLeftoverCgroups(layout);
-  const uidBase = s.uidBase ?? defaultUidBase(c.stateDir);
-  const uids = Array.from({ length: c.slots }, (_, i) => uidBase + i);
+  const key = runnerKey(c.stateDir);
   const disks = new JobDisks(c.workDir, s.diskBytes);
-  const leftDisks = await disks.removeLeftovers();
-  const netns = s.network === "internet" ? new NetnsPool(runnerKey(c.stateDir), s.networkAllow, (e) => c.log.warn("network namespace error", { error: String(e) })) : null;
-  const leftNets = (await netns?.removeLeftovers()) ?? 0;
-  if (leftCgroups + leftDisks + leftNets > 0) c.log.warn("removed what a previous runner left", { cgroups: leftCgroups, workspaces: leftDisks, networks: leftNets });
-  const root = await sandboxRootArgs(c.stateDir, uids, s.network === "internet");
-  return new SandboxExecutor({ settings: s, slots: c.slots, uidBase, layout, root, disks, netns });
+  const netns = s.network === "internet" ? new NetnsPool(key, s.networkAllow, (e) => c.log.warn("network namespace error", { error: String(e) })) : null;
+  const left: Record<string, number> = { workspaces: await disks.removeLeftovers(), networks: (await netns?.removeLeftovers()) ?? 0 };
+  let executor: Executor;
+  if (kind === "container") {
+    const conf = join(c.stateDir, "containers.conf");
+    writeContainersConf(conf);
+    const podman = new Podman(conf);
+    const problem = podman.check();
+    if (problem) throw new ExecutorUnavailableError(`the container executor cannot use podman here: ${problem}`);
+    left.containers = await removeContainers(podman, `pipelines.runner=${key}`);
+    const uidBase = s.uidBase ?? defaultContainerUidBase(c.stateDir);
+    const root = await sandboxRootArgs(c.stateDir, [uidBase], false);
+    executor = new ContainerExecutor({ settings: s, slots: c.slots, uidBase, root, disks, netns, podman, key, privateImages: new PrivateImages(join(c.stateDir, "private-images.json")) });
+  } else {
+    let layout;
+    try {
+      layout = await findCgroupLayout(`pipelines-${key}`, s.cgroupParent ?? undefined);
+    } catch (err) {
+      throw new ExecutorUnavailableError(`the sandbox executor limits each step with a cgroup of its own, and cannot here: ${(err as Error).message}. Set PIPELINES_CGROUP_PARENT to a cgroup the runner may manage`);
+    }
+    left.cgroups = await removeLeftoverCgroups(layout);
+    const uidBase = s.uidBase ?? defaultUidBase(c.stateDir);
+    const uids = Array.from({ length: c.slots }, (_, i) => uidBase + i);
+    const root = await sandboxRootArgs(c.stateDir, uids, s.network === "internet");
+    executor = new SandboxExecutor({ settings: s, slots: c.slots, uidBase, layout, root, disks, netns });
+  }
+  if (Object.values(left).some((n) => n > 0)) c.log.warn("removed what a previous runner left", left);
+  return executor;
+}
+
+/** The container uid ranges of this runner (65,536 uids per slot), from its state directory. */
+function defaultContainerUidBase(stateDir: string): number {
+  const h = createHash("sha256").update(`containers:${stateDir}`).digest().readUInt32BE(0);
+  return 2_000_000_000 + (h % 500) * 64 * UIDS_PER_SLOT;
 }
 
 /** Eight hex characters naming this runner's namespaces and cgroups (from its state directory). */

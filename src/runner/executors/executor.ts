@@ -66,6 +66,10 @@ export interface StepDirs {
 export interface StepSpec {
   jobId: number;
   stepIndex: number;
+  /** Whose step it is: an image pulled with one application's credentials is never used by another without its own. */
+  applicationId: number;
+  /** The step's environment (for `$VARIABLES` in image credentials and pipe variables). */
+  env: Readonly<Record<string, string>>;
   dirs: StepDirs;
   /** 1, 2, 4, 8: memory is size × the runner's 1x memory. */
   size: number;

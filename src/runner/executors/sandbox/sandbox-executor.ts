@@ -1,19 +1,17 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chown, mkdir } from "node:fs/promises";
-import os from "node:os";
-import { relative } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { formatBytes, type ExecutorSettings } from "../../../config/executor-settings";
 import { buildStepScript, shellQuote } from "../../build-step-script";
 import { exitOf, superviseRun, type ScriptRun } from "../../run-script";
 import type { Executor, JobSandbox, Owner, RunSpec, StepSandbox, StepSpec } from "../executor";
 import { StepRefusedError } from "../executor";
-import { FD, jailArgs, stepBwrapArgs } from "./bwrap-args";
+import { FD, stepBwrapArgs } from "./bwrap-args";
 import { StepCgroup, type CgroupLayout } from "./cgroups";
+import { IsolatedJob, limitsLine, networkWords, stepResources } from "./isolated-job";
 import { JobDisks, type JobDisk } from "./job-disk";
 import type { NetnsPool, StepNetwork } from "./netns-pool";
-import { runTool, TOOL_PATH } from "./run-tool";
+import { TOOL_PATH } from "./run-tool";
 import { STEP_PATHS, type SandboxRoot } from "./sandbox-root";
 import { seccompFilter } from "./seccomp-filter";
 
@@ -73,17 +71,15 @@ export class SandboxExecutor implements Executor {
   }
 }
 
-class SandboxJob implements JobSandbox {
-  readonly dir: string;
-
+class SandboxJob extends IsolatedJob {
   constructor(
     private readonly p: SandboxParts,
     private readonly seccomp: Buffer,
     private readonly slot: number,
-    readonly owner: Owner,
-    private readonly disk: JobDisk,
+    owner: Owner,
+    disk: JobDisk,
   ) {
-    this.dir = disk.dir;
+    super(p.root, owner, disk);
   }
 
   async step(spec: StepSpec): Promise<StepSandbox> {
@@ -94,11 +90,7 @@ class SandboxJob implements JobSandbox {
         `this step runs the pipe ${pipe.pipe}: pipes are containers, and this runner's executor is "sandbox", which runs steps on the runner's own system; a runner with PIPELINES_EXECUTOR=container runs them`,
       );
     }
-    const memory = spec.size * s.memoryPerSizeBytes;
-    if (memory > s.memoryMaxBytes) {
-      throw new StepRefusedError(`size ${spec.size}x needs ${formatBytes(memory)} of memory, and this runner gives a step at most ${formatBytes(s.memoryMaxBytes)} (PIPELINES_STEP_MEMORY_MAX); use a smaller size`);
-    }
-    const cpus = Math.min(spec.size * s.cpusPerSize, Math.max(s.cpusPerSize, os.availableParallelism()));
+    const { memory, cpus } = stepResources(s, spec.size);
     const cgroup = await StepCgroup.create(this.p.layout, `step-${spec.jobId}-${spec.stepIndex}-${randomBytes(4).toString("hex")}`, { memoryBytes: memory, pids: s.pids, cpus });
     let net: StepNetwork | null;
     try {
@@ -108,55 +100,10 @@ class SandboxJob implements JobSandbox {
       throw new Error(`the step's network could not be set up: ${(err as Error).message}`, { cause: err });
     }
     const header = [
-      `executor: sandbox (bubblewrap) — uid ${this.owner.uid}, no capabilities; network: ${s.network === "none" ? "none" : "internet only (not this machine, not private networks)"}`,
-      `limits: memory ${formatBytes(memory)} (size ${spec.size}x), ${s.pids} processes, ${cpus} CPU${cpus === 1 ? "" : "s"}, disk ${s.diskBytes === null ? "unlimited" : formatBytes(s.diskBytes)}`,
+      `executor: sandbox (bubblewrap) — uid ${this.owner.uid}, no capabilities; network: ${networkWords(s)}`,
+      limitsLine(s, spec.size, memory, cpus),
     ];
     return new SandboxStep(this.p, this.seccomp, this.owner, spec, cgroup, net, memory, header);
-  }
-
-  /** As the step's uid, inside a jail holding only the job's files and `from` (read-only). */
-  async copyIn(from: string, into: string): Promise<void> {
-    await this.jail([[from, "/src", "ro"], [this.dir, "/job", "rw"]], 'mkdir -p -- "$1" && cp -R -P --preserve=mode,timestamps -- /src/. "$1/"', `/job/${this.insideJob(into)}`);
-  }
-
-  /**
-   * As the step's uid (it reads only what the step could), inside a jail holding the job's files (read-only) and `to`;
-   * then `to` is handed to root and made readable to the uids of the runner's other slots, which restore it later.
-   */
-  async copyOut(from: string, to: string, files?: readonly string[]): Promise<void> {
-    await mkdir(to, { recursive: true });
-    await chown(to, this.owner.uid, this.owner.gid);
-    const source = `/job/${this.insideJob(from)}`;
-    if (files) await this.jail([[this.dir, "/job", "ro"], [to, "/dst", "rw"]], 'cd -- "$1" && xargs -0 -r cp -P --parents --preserve=mode,timestamps -t /dst --', source, files.join("\0"));
-    else await this.jail([[this.dir, "/job", "ro"], [to, "/dst", "rw"]], 'cp -R -P --preserve=mode,timestamps -- "$1/." /dst/', source);
-    await runTool("chown", ["-R", "-h", "0:0", "--", to]);
-    await runTool("chmod", ["-R", "a+rX,u+w", "--", to]);
-  }
-
-  diskFull(): Promise<boolean> {
-    return this.disk.full();
-  }
-
-  release(): Promise<void> {
-    return this.disk.release();
-  }
-
-  private insideJob(path: string): string {
-    const rel = relative(this.dir, path);
-    if (rel === "" || rel.startsWith("..") || rel.startsWith("/")) throw new Error(`${path} is not inside the job's directory`);
-    return rel;
-  }
-
-  private jail(binds: Array<[string, string, "ro" | "rw"]>, script: string, arg: string, input?: string): Promise<void> {
-    const args = jailArgs({ root: this.p.root, binds, uid: this.owner.uid, gid: this.owner.gid, command: ["/bin/sh", "-c", script, "sh", arg] });
-    return new Promise((resolve, reject) => {
-      const child = spawn("bwrap", args, { stdio: [input === undefined ? "ignore" : "pipe", "ignore", "pipe"], env: { PATH: TOOL_PATH, LC_ALL: "C" } });
-      let stderr = "";
-      child.stderr?.on("data", (b: Buffer) => (stderr += b.toString()));
-      child.once("error", reject);
-      child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `copy failed (exit code ${code})`))));
-      if (input !== undefined) child.stdin?.end(input);
-    });
   }
 }
 
