@@ -3,7 +3,7 @@ import type { Application, Build, Job, Tenant } from "../db/models";
 import { ForgeUnavailableError } from "../forges/forge";
 import type { Plan } from "../pipelines";
 import { claimJob, extendLease } from "../queue/lease-queue";
-import { LeaseLostError, type JobSpec, type LeaseRef, type ReportedStepState, type RunnerProtocol, type StepStartInfo } from "../runner/runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo } from "../runner/runner-protocol";
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
@@ -81,6 +81,10 @@ export class JobService implements RunnerProtocol {
       }
       const vars = await models.ApplicationVariable.findAll({ where: { applicationId: app.id, tenantId: tenant.id } });
       const { env, secrets } = stepEnvironment(app, build, vars);
+      // A build resumed after a manual step: its earlier steps' output variables reach the steps still to run.
+      for (const earlier of await models.Step.findAll({ where: { buildId: build.id, index: { [Op.lt]: job.startStep } }, order: [["index", "ASC"]] })) {
+        if (earlier.outputVariables) Object.assign(env, JSON.parse(earlier.outputVariables) as Record<string, string>);
+      }
       if (clone?.extraHeader) secrets.push(clone.extraHeader.replace(/^Authorization:\s*\S+\s+/i, ""));
       // An SSH private key only ever reaches a 0600 file, but should a step print it, every line of it is masked.
       if (clone?.ssh) secrets.push(...clone.ssh.privateKey.split("\n").map((l) => l.trim()).filter((l) => l.length >= 16 && !l.startsWith("-----")));
@@ -170,10 +174,13 @@ export class JobService implements RunnerProtocol {
     this.ctx.notify?.stepChanged?.(build.id, stepIndex);
   }
 
-  async stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void> {
+  async stepFinished(lease: LeaseRef, stepIndex: number, result: StepResultReport): Promise<void> {
     const { build } = await this.held(lease);
+    const declared = (JSON.parse(build.plan ?? "null") as Plan | null)?.steps[stepIndex]?.outputVariables ?? [];
+    // Only what the step declares is passed on (the runner already dropped values holding a secret).
+    const outputs = Object.fromEntries(Object.entries(result.outputVariables ?? {}).filter(([name]) => declared.includes(name)));
     await this.ctx.models.Step.update(
-      { state: result.state, exitCode: result.exitCode, finishedAt: new Date() },
+      { state: result.state, exitCode: result.exitCode, finishedAt: new Date(), outputVariables: Object.keys(outputs).length ? JSON.stringify(outputs) : null },
       { where: { buildId: build.id, index: stepIndex } },
     );
     this.ctx.notify?.stepChanged?.(build.id, stepIndex);
@@ -185,7 +192,9 @@ export class JobService implements RunnerProtocol {
     const { tenant, app } = await this.owners(build);
     const steps = await models.Step.findAll({ where: { buildId: build.id }, order: [["index", "ASC"]] });
     const plan = JSON.parse(build.plan ?? "null") as Plan | null;
-    const failed = steps.find((s) => s.state === "FAILED" || s.state === "TIMED_OUT");
+    // A failure of a step with `on-fail: {strategy: ignore}` is shown on the step but does not fail the build.
+    const ignored = (s: { index: number; state: string }) => (s.state === "FAILED" || s.state === "TIMED_OUT") && plan?.steps[s.index]?.ignoreFailure === true;
+    const failed = steps.find((s) => (s.state === "FAILED" || s.state === "TIMED_OUT") && !ignored(s));
     await models.sequelize.transaction(async (tx) => {
       await job.update({ state: "done", leaseToken: null }, { transaction: tx });
       await build.reload({ transaction: tx });
@@ -206,7 +215,7 @@ export class JobService implements RunnerProtocol {
         await build.update({ state: "PAUSED", stateReason: reason }, { transaction: tx });
         await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", `steps passed; ${reason}`, tx);
       } else {
-        const unfinished = steps.filter((s) => !["SUCCESSFUL", "SKIPPED"].includes(s.state));
+        const unfinished = steps.filter((s) => !["SUCCESSFUL", "SKIPPED"].includes(s.state) && !ignored(s));
         if (unfinished.length > 0) {
           const reason = `the runner ended the build before step "${unfinished[0].name}" finished`;
           await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING"] } }, transaction: tx });
@@ -215,7 +224,10 @@ export class JobService implements RunnerProtocol {
           await queueCommitStatus(models, build, app.repository, url, "FAILED", reason, tx);
         } else {
           await build.update({ state: "SUCCESSFUL", stateReason: null, finishedAt: new Date() }, { transaction: tx });
-          await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", `${steps.length} step${steps.length === 1 ? "" : "s"} passed`, tx);
+          const passed = steps.length - steps.filter(ignored).length;
+          const failedIgnored = steps.length - passed;
+          const summary = `${passed} step${passed === 1 ? "" : "s"} passed${failedIgnored ? `, ${failedIgnored} failed (on-fail: ignore)` : ""}`;
+          await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", summary, tx);
         }
       }
     });

@@ -1,5 +1,5 @@
 import { retryPolicy, type CallOutcome } from "../builds/retry-policy";
-import { LeaseLostError, type JobSpec, type LeaseRef, type ReportedStepState, type RunnerProtocol, type StepStartInfo } from "./runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo } from "./runner-protocol";
 
 export interface HttpRunnerOptions {
   /** The web tier's base URL (its PIPELINES_BASE_URL), e.g. https://pipelines.example.com. */
@@ -123,11 +123,11 @@ export class HttpRunnerProtocol implements RunnerProtocol {
     });
   }
 
-  async stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void> {
+  async stepFinished(lease: LeaseRef, stepIndex: number, result: StepResultReport): Promise<void> {
     await this.call({
       method: "POST",
       path: `${stepPath(lease, stepIndex)}/finish`,
-      json: { leaseToken: lease.leaseToken, state: result.state, exitCode: result.exitCode },
+      json: { leaseToken: lease.leaseToken, state: result.state, exitCode: result.exitCode, ...(result.outputVariables ? { outputVariables: result.outputVariables } : {}) },
       idempotent: true,
     });
   }

@@ -8,6 +8,7 @@ import { changedFiles, CheckoutError, createStepClone, fetchCommit } from "./che
 import { StepRefusedError, type Executor, type JobSandbox, type StepSandbox } from "./executors/executor";
 import { createLogSink, type LogSink } from "./log-sink";
 import { createMasker } from "./mask";
+import { collectOutputVariables, OUTPUT_VARIABLES_FILE } from "./output-variables";
 import { runStep } from "./run-step";
 import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol } from "./runner-protocol";
 
@@ -106,6 +107,8 @@ export async function runJob(o: RunJobOptions): Promise<void> {
       return next;
     },
   });
+  // Output variables of the job's steps so far (earlier jobs' come in spec.env).
+  const outputs: Record<string, string> = {};
   try {
     const steps = spec.plan.steps;
     for (let i = spec.startStep; i < steps.length; ) {
@@ -122,6 +125,8 @@ export async function runJob(o: RunJobOptions): Promise<void> {
       const groupAbort = new AbortController();
       const onJobAbort = () => groupAbort.abort();
       abort.signal.addEventListener("abort", onJobAbort, { once: true });
+      // A group's steps see the output variables of the steps before the group, not of each other.
+      const inherited = { ...outputs };
       const states = await Promise.all(
         group.map(async (step) => {
           const { stop, oidcToken } = await api.stepStarted(lease, step.index, { executor: o.executor.name });
@@ -129,15 +134,17 @@ export async function runJob(o: RunJobOptions): Promise<void> {
             abort.abort();
             return "STOPPED";
           }
-          const state = await runOneStep(o, lease, step, step.index === spec.startStep, dirs(groupAbort.signal), oidcToken);
-          // fail-fast: a failing step stops the rest of its group.
-          if ((state === "FAILED" || state === "TIMED_OUT") && step.failFast) groupAbort.abort();
+          const state = await runOneStep(o, lease, step, step.index === spec.startStep, dirs(groupAbort.signal), { oidcToken, inherited, outputs });
+          // fail-fast: a failing step stops the rest of its group (a failure the step ignores does not).
+          if ((state === "FAILED" || state === "TIMED_OUT") && step.failFast && !step.ignoreFailure) groupAbort.abort();
           return state;
         }),
       );
       abort.signal.removeEventListener("abort", onJobAbort);
       i += group.length;
-      if (states.some((st) => st !== "SUCCESSFUL" && st !== "SKIPPED")) break;
+      // `on-fail: {strategy: ignore}`: the step is marked failed and the build goes on.
+      const ended = states.some((st, k) => st !== "SUCCESSFUL" && st !== "SKIPPED" && !((st === "FAILED" || st === "TIMED_OUT") && group[k].ignoreFailure));
+      if (ended) break;
     }
     if (!lost) await api.jobFinished(lease, pausedAt === undefined ? {} : { pausedAt });
     if (pausedAt === undefined) await rm(artifactStore, { recursive: true, force: true });
@@ -172,8 +179,18 @@ interface JobDirs {
   addTree(add: () => Promise<void>): Promise<unknown>;
 }
 
-async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, first: boolean, dirs: JobDirs, oidcToken?: string): Promise<string> {
+interface StepInputs {
+  oidcToken?: string;
+  /** Output variables of earlier steps of this job, for this step's environment. */
+  inherited: Record<string, string>;
+  /** Where this step's own output variables go, for the steps after it. */
+  outputs: Record<string, string>;
+}
+
+async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, first: boolean, dirs: JobDirs, inputs: StepInputs): Promise<string> {
   const { api, spec } = o;
+  const { oidcToken } = inputs;
+  let passedOn: Record<string, string> | undefined;
   const sink: LogSink = createLogSink({ capBytes: spec.logCapBytes, onChunk: (offset, data) => api.appendLog(lease, step.index, offset, data) });
   // The step's OIDC token is a credential like a secured variable: masked wherever it shows up.
   const secrets = oidcToken ? [...spec.secrets, oidcToken] : spec.secrets;
@@ -182,7 +199,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
   const finish = async (state: "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED", exitCode: number | null) => {
     await sink.close();
     if (dirs.abandoned()) throw new LeaseLostError("the job was abandoned");
-    await api.stepFinished(lease, step.index, { state, exitCode });
+    await api.stepFinished(lease, step.index, { state, exitCode, ...(passedOn ? { outputVariables: passedOn } : {}) });
     return state;
   };
   try {
@@ -264,6 +281,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       if (ignored) await say(`warning: ${ignored}`);
       const env: Record<string, string> = {
         ...spec.env,
+        ...inputs.inherited,
         HOME: sandbox.paths.home,
         BITBUCKET_CLONE_DIR: sandbox.paths.cloneDir,
         BITBUCKET_STEP_UUID: stepUuid(spec.build.id, step.index),
@@ -273,6 +291,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
         env.BITBUCKET_DEPLOYMENT_ENVIRONMENT_UUID = deploymentEnvironmentUuid(spec.build.applicationId, step.deployment);
       }
       if (oidcToken) env.BITBUCKET_STEP_OIDC_TOKEN = oidcToken;
+      if ((step.outputVariables ?? []).length) env.BITBUCKET_PIPELINES_VARIABLES_PATH = `${sandbox.paths.tmp}/${OUTPUT_VARIABLES_FILE}`;
       result = await runStep({
         script: step.script,
         afterScript: step.afterScript,
@@ -296,6 +315,17 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       await say("no space left: the job's disk (its checkout, work trees, HOME and /tmp) is full; the runner's operator sets its size with PIPELINES_STEP_DISK");
     }
     if (result.state === "SUCCESSFUL") for (const line of await saveCaches(job, cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
+    if (result.state === "SUCCESSFUL" && (step.outputVariables ?? []).length) {
+      const collected = await collectOutputVariables(job, tmp, step.outputVariables, secrets);
+      if (collected.problem) await say(`warning: ${collected.problem}`);
+      for (const name of collected.dropped) await say(`warning: output variable ${name} is not passed on: its value holds a secret`);
+      const names = Object.keys(collected.values);
+      if (names.length) {
+        await say(`output variables for later steps: ${names.join(", ")}`);
+        Object.assign(inputs.outputs, collected.values);
+        passedOn = collected.values;
+      }
+    }
     if (result.state === "SUCCESSFUL" && step.artifacts.length > 0) {
       const saved = await saveArtifacts(job, stepDir, step.artifacts, dirs.artifactStore);
       await say(`saved ${saved.length} artifact file${saved.length === 1 ? "" : "s"} for later steps`);

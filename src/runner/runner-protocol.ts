@@ -31,6 +31,13 @@ export interface JobSpec {
   logCapBytes: number;
 }
 
+/** How a step ended, as the runner reports it. */
+export interface StepResultReport {
+  state: ReportedStepState;
+  exitCode: number | null;
+  outputVariables?: Record<string, string>;
+}
+
 /** What the runner says of a step it starts: how it isolates it (shown on the step's page). */
 export interface StepStartInfo {
   executor: "sandbox" | "container" | "host";
@@ -68,7 +75,8 @@ export interface RunnerProtocol {
   stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<{ stop: boolean; oidcToken?: string }>;
   /** Stores a piece of the step's log at a byte offset; sending the same chunk twice stores it once. */
   appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void>;
-  stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void>;
+  /** `outputVariables`: what the step passed on to later steps (only names it declares in `output-variables`). */
+  stepFinished(lease: LeaseRef, stepIndex: number, result: StepResultReport): Promise<void>;
   /** The job ended: ran out of steps, a step failed, the build was stopped, or `pausedAt` a manual step. */
   jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void>;
   /**

@@ -26,11 +26,13 @@ export interface StepAttributes {
   executor: string | null;
   /** The runner that ran it (`<token name>/<runner name>` for remote runners). */
   runnerName: string | null;
+  /** JSON object of the output variables it passed on to later steps (`output-variables`). */
+  outputVariables: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
-type Creation = Optional<StepAttributes, "id" | "deployment" | "exitCode" | "logBytes" | "startedAt" | "finishedAt" | "executor" | "runnerName" | "createdAt" | "updatedAt">;
+type Creation = Optional<StepAttributes, "id" | "deployment" | "exitCode" | "logBytes" | "startedAt" | "finishedAt" | "executor" | "runnerName" | "outputVariables" | "createdAt" | "updatedAt">;
 
 export interface Step extends Model<StepAttributes, Creation>, StepAttributes {}
 export type StepModel = ModelStatic<Step>;
@@ -53,6 +55,7 @@ export function defineStep(sequelize: Sequelize): StepModel {
       finishedAt: { type: DataTypes.DATE },
       executor: { type: DataTypes.STRING(16) },
       runnerName: { type: DataTypes.STRING(300) },
+      outputVariables: { type: DataTypes.TEXT },
       createdAt: { type: DataTypes.DATE },
       updatedAt: { type: DataTypes.DATE },
     },

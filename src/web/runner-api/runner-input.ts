@@ -68,3 +68,16 @@ export function stepStartInfo(body: Record<string, unknown>): StepStartInfo | un
   if (body.executor !== "sandbox" && body.executor !== "container" && body.executor !== "host") throw badRequest("executor must be sandbox, container or host");
   return { executor: body.executor };
 }
+
+/** A step's output variables: an object of names to one-line text values (absent: none). */
+export function outputVariables(value: unknown): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) throw badRequest("outputVariables must be an object of names to values");
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name)) throw badRequest(`outputVariables: "${name}" is not a variable name`);
+    if (typeof v !== "string" || v.length > 4096 || /[\0\n]/.test(v)) throw badRequest(`outputVariables.${name} must be one line of text, at most 4096 characters`);
+    out[name] = v;
+  }
+  return out;
+}
