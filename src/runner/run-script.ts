@@ -130,6 +130,7 @@ export function superviseRun(p: SupervisedProcess): ScriptRun {
     });
   };
   let open = streams.length;
+  let allClosed: (() => void) | null = null;
   const drainers: Drainer[] = [];
   const finishers = streams.map((stream) => {
     const decoder = new StringDecoder("utf8");
@@ -147,7 +148,10 @@ export function superviseRun(p: SupervisedProcess): ScriptRun {
       }
       if (!output.write(masker.push(decoder.write(data)))) pause();
     });
-    stream.once("close", () => open--);
+    stream.once("close", () => {
+      open--;
+      if (open === 0) allClosed?.();
+    });
     return () => output.write(masker.push(decoder.end()) + masker.flush());
   });
 
@@ -155,10 +159,20 @@ export function superviseRun(p: SupervisedProcess): ScriptRun {
   const done = (async () => {
     const { code, signal } = await p.exited;
     await p.afterExit();
+    // The pipes usually close right after the exit: wait for that, not for a polling tick (time spent paused by
+    // back-pressure does not count).
     let waited = 0;
     while (open > 0 && waited < CLOSE_WAIT_MS) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      if (!paused) waited += 20;
+      const wasPaused = paused;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 20);
+        allClosed = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      allClosed = null;
+      if (!wasPaused && !paused) waited += 20;
     }
     for (const finish of finishers) finish();
     await Promise.all(drainers.map((d) => d.finished(CLOSE_WAIT_MS)));

@@ -96,7 +96,8 @@ export async function runStep(options: RunStepOptions): Promise<StepResult> {
     current?.stop();
   };
   const onAbort = () => stop("STOPPED", "[pipelines] stop requested; stopping the step");
-  const privateDir = await mkdtemp(join(options.tempDir ?? tmpdir(), "pipelines-step-"));
+  // The script files and a default HOME, when the step runs here as plain bash (an executor needs neither).
+  const privateDir = options.run ? null : await mkdtemp(join(options.tempDir ?? tmpdir(), "pipelines-step-"));
   const timer = setTimeout(
     () => stop("TIMED_OUT", `[pipelines] step exceeded max-time of ${formatDuration(maxTimeMs)}; stopping`),
     Math.min(maxTimeMs, MAX_TIMER_MS),
@@ -104,8 +105,8 @@ export async function runStep(options: RunStepOptions): Promise<StepResult> {
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const home = join(privateDir, "home");
-    if (options.env.HOME === undefined) await mkdir(home, { mode: 0o700 });
+    const home = join(privateDir ?? tmpdir(), "home");
+    if (options.env.HOME === undefined && privateDir) await mkdir(home, { mode: 0o700 });
     const env = buildStepEnv(options.env, home);
     const start = async (what: string[] | PipeItem, file: string, scriptEnv: Record<string, string>): Promise<ScriptRun> => {
       if (!Array.isArray(what)) {
@@ -133,14 +134,14 @@ export async function runStep(options: RunStepOptions): Promise<StepResult> {
       return 0;
     };
 
-    const mainCode = stopReason ? null : await run(options.script, join(privateDir, "script.sh"), env);
+    const mainCode = stopReason ? null : await run(options.script, join(privateDir ?? "", "script.sh"), env);
     const exitCode = stopReason ? null : mainCode; // null when we stopped the script before it ended
 
     let afterScriptExitCode: number | null | undefined;
     if (options.afterScript?.length && exitCode !== null && !stopReason) {
       output.notice("[pipelines] running after-script");
       const afterEnv = { ...env, BITBUCKET_EXIT_CODE: String(exitCode) };
-      const code = await run(options.afterScript, join(privateDir, "after-script.sh"), afterEnv);
+      const code = await run(options.afterScript, join(privateDir ?? "", "after-script.sh"), afterEnv);
       afterScriptExitCode = stopReason ? null : code;
       if (afterScriptExitCode !== null && afterScriptExitCode !== 0) {
         output.notice(`[pipelines] after-script failed with exit code ${afterScriptExitCode}; the step result is unchanged`);
@@ -163,7 +164,7 @@ export async function runStep(options: RunStepOptions): Promise<StepResult> {
     options.signal?.removeEventListener("abort", onAbort);
     // removeWorkspace copes with what builds leave in HOME (Go's read-only module cache…). A failure here must
     // not turn a finished step into an error: it is reported in the log instead.
-    await removeWorkspace(privateDir).catch((error: unknown) =>
+    if (privateDir) await removeWorkspace(privateDir).catch((error: unknown) =>
       output.notice(`[pipelines] could not remove the step's temporary directory ${privateDir}: ${String(error)}`),
     );
   }

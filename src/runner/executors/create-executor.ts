@@ -96,7 +96,7 @@ export async function createExecutor(c: ExecutorContext): Promise<Executor> {
     const uidBase = s.uidBase ?? defaultUidBase(c.stateDir);
     const uids = Array.from({ length: c.slots }, (_, i) => uidBase + i);
     const root = await sandboxRootArgs(c.stateDir, uids, s.network === "internet");
-    executor = new SandboxExecutor({ settings: s, slots: c.slots, uidBase, layout, root, disks, netns });
+    executor = new SandboxExecutor({ settings: s, slots: c.slots, uidBase, layout, root, disks, netns, onError: (e) => c.log.warn("sandbox cleanup error", { error: String(e) }) });
   }
   if (Object.values(left).some((n) => n > 0)) c.log.warn("removed what a previous runner left", left);
   return executor;

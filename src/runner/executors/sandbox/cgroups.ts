@@ -193,6 +193,26 @@ export class StepCgroup {
     return m ? Number(m[1]) : 0;
   }
 
+  /**
+   * Removes the cgroup now if the kernel has finished tearing its processes down, else keeps trying in the background
+   * (a step's end need not wait for that); `onError` hears of a cgroup that could not be removed.
+   */
+  async removeSoon(onError: (err: unknown) => void): Promise<void> {
+    if (await this.tryRemove()) return;
+    void this.remove().catch(onError);
+  }
+
+  private async tryRemove(): Promise<boolean> {
+    try {
+      for (const dir of new Set(Object.values(this.dirs))) await rmdir(dir).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "ENOENT") throw e;
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** SIGKILLs whatever is left and removes the cgroup (a few tries while the kernel finishes tearing processes down). */
   async remove(): Promise<void> {
     for (let attempt = 0; ; attempt++) {

@@ -25,6 +25,8 @@ export interface SandboxParts {
   disks: JobDisks;
   /** Null with PIPELINES_STEP_NETWORK=none. */
   netns: NetnsPool | null;
+  /** Hears of what could not be cleaned up in the background. */
+  onError(err: unknown): void;
 }
 
 /** A uid base for this runner from its state directory, so two runners on one machine rarely share uids. */
@@ -184,10 +186,16 @@ class SandboxStep implements StepSandbox {
     return [`out of memory (limit ${formatBytes(this.memory)}): the kernel killed ${kills === 1 ? "a process" : `${kills} processes`} of the step. A bigger size (size: 2x) gives a step more memory.`];
   }
 
+  /**
+   * The namespace's processes are gone when its first process is; what is left is the runner's bookkeeping — the
+   * cgroup (removed as soon as the kernel lets go of it) and the network namespace with its slirp4netns — which is
+   * finished in the background, so the step ends without waiting for it.
+   */
   teardown(): Promise<void> {
     return (this.tornDown ??= (async () => {
-      await this.cgroup.remove();
-      await this.net?.release();
+      await this.cgroup.removeSoon(this.p.onError);
+      const net = this.net;
+      if (net) void net.release().catch(this.p.onError);
     })());
   }
 }
