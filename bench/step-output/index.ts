@@ -2,8 +2,9 @@ import { atMost, fmt, type Benchmark, type Check } from "../lib/benchmark";
 import { PRINT_COMMAND, runStepInFreshProcess, type StepRunMessage, type StepRunMode } from "./step-run";
 
 /**
- * step-output: a step that prints ~200 MB, through runStep's masking into a LogSink (default 8 MiB cap) whose chunks
- * go into a sqlite table, against the same command with its output sent to /dev/null. Runs alternate for a few
+ * step-output: a step that prints ~200 MB, in the sandbox executor, through runStep's masking into a LogSink
+ * (default 8 MiB cap) whose chunks go into a sqlite table, against the same command (in the same sandbox) with its
+ * output sent to /dev/null. Runs alternate for a few
  * rounds, each in a fresh process; wall times are compared by their medians (the machine is noisy), and the RSS
  * growth judged is the largest of the measured runs.
  */

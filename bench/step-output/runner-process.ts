@@ -1,7 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { loadExecutorSettings } from "../../src/config/executor-settings";
+import { createLogger } from "../../src/log/logger";
+import { createExecutor } from "../../src/runner/executors/create-executor";
 import { createLogSink } from "../../src/runner/log-sink";
 import { MASK } from "../../src/runner/mask";
 import { runStep } from "../../src/runner/run-step";
@@ -62,10 +65,31 @@ childMain(async () => {
       samples++;
     };
     const sampler = setInterval(sample, SAMPLE_MS);
+    // The step runs as a runner runs it: in the sandbox executor (the default), in a job's workspace.
+    const executor = await createExecutor({ settings: loadExecutorSettings({}, 1), workDir: join(dir, "work"), stateDir: join(dir, "state"), slots: 1, runnerName: "bench", inProcess: false, log: createLogger({ bench: "step-output" }) });
+    const job = await executor.job(0);
+    const dirs = { workTree: join(job.dir, "step"), home: join(job.dir, "home"), tmp: join(job.dir, "tmp"), repoObjects: null };
+    for (const d of [dirs.workTree, dirs.home, dirs.tmp]) {
+      await mkdir(d, { mode: 0o700 });
+      if (job.owner) await chown(d, job.owner.uid, job.owner.gid);
+    }
     const started = performance.now();
-    const result = await runStep({ script, cwd: dir, env: { BENCH_SECRET: secret }, secrets: [secret], maxTimeMs: 300_000, graceMs: 1000, output });
+    const sandbox = await job.step({ jobId: 1, stepIndex: 0, applicationId: 1, env: {}, dirs, size: 1, services: [], pipes: [] });
+    const result = await runStep({
+      script,
+      cwd: dirs.workTree,
+      env: { BENCH_SECRET: secret, HOME: sandbox.paths.home },
+      secrets: [secret],
+      maxTimeMs: 300_000,
+      graceMs: 1000,
+      output,
+      run: (commands, env, out, graceMs) => sandbox.run({ commands, env, output: out, secrets: [secret], graceMs }),
+    });
+    await sandbox.teardown();
     await sink.close();
     const wallMs = performance.now() - started;
+    await job.release();
+    await executor.close();
     clearInterval(sampler);
     sample();
 
