@@ -10,7 +10,7 @@ import { buildStepScript, shellQuote } from "../../build-step-script";
 import { exitOf, superviseRun, type ScriptRun } from "../../run-script";
 import type { Executor, JobSandbox, Owner, PipeRunSpec, RunSpec, StepSandbox, StepSpec } from "../executor";
 import { StepRefusedError } from "../executor";
-import { IsolatedJob, limitsLine, networkWords, stepResources } from "../sandbox/isolated-job";
+import { IsolatedJob, limitsLine, networkWords, prepareSlots, stepResources } from "../sandbox/isolated-job";
 import { runTool } from "../sandbox/run-tool";
 import type { JobDisk, JobDisks } from "../sandbox/job-disk";
 import type { NetnsPool, StepNetwork } from "../sandbox/netns-pool";
@@ -50,10 +50,7 @@ export class ContainerExecutor implements Executor {
   readonly name = "container" as const;
 
   constructor(private readonly p: ContainerParts) {
-    for (let slot = 0; slot < p.slots; slot++) {
-      p.disks.prepare(slot);
-      p.netns?.prepare(slot);
-    }
+    prepareSlots(p.slots, p.disks, p.netns);
   }
 
   describe(): string {
@@ -67,7 +64,6 @@ export class ContainerExecutor implements Executor {
 
   async job(slot: number): Promise<JobSandbox> {
     const disk = await this.p.disks.take(slot);
-    this.p.disks.prepare(slot);
     const uid = this.p.uidBase + slot * UIDS_PER_SLOT;
     return new ContainerJob(this.p, slot, { uid, gid: uid }, disk);
   }

@@ -6,9 +6,18 @@ import { formatBytes, type ExecutorSettings } from "../../../config/executor-set
 import type { JobSandbox, Owner, StepSandbox, StepSpec } from "../executor";
 import { StepRefusedError } from "../executor";
 import { jailArgs } from "./bwrap-args";
-import type { JobDisk } from "./job-disk";
+import type { JobDisk, JobDisks } from "./job-disk";
+import type { NetnsPool } from "./netns-pool";
 import { runTool, TOOL_PATH } from "./run-tool";
 import type { SandboxRoot } from "./sandbox-root";
+
+/** Starts making every slot's first job filesystem and step network, so the first job waits for neither. */
+export function prepareSlots(slots: number, disks: JobDisks, netns: NetnsPool | null): void {
+  for (let slot = 0; slot < slots; slot++) {
+    disks.prepare(slot);
+    netns?.prepare(slot);
+  }
+}
 
 /** The memory and CPUs of a step of `size` on this runner; refuses a size over the runner's maximum. */
 export function stepResources(s: ExecutorSettings, size: number): { memory: number; cpus: number } {

@@ -1,6 +1,7 @@
 import { open, readdir, readFile, rm, rmdir, statfs } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createWorkspace, removeWorkspace } from "../../workspace";
+import { PreparedPool } from "./prepared-pool";
 import { runTool } from "./run-tool";
 
 /** A job's workspace: a directory, and when the disk is capped, an ext4 filesystem of its own mounted there. */
@@ -19,8 +20,7 @@ export interface JobDisk {
  * the image: nothing of a job is left for the next. Without a cap (`null`) a workspace is a plain directory.
  */
 export class JobDisks {
-  private readonly waiting = new Map<number, Promise<JobDisk>>();
-  private closed = false;
+  private readonly pool = new PreparedPool<JobDisk>(() => this.make());
 
   constructor(
     private readonly root: string,
@@ -46,25 +46,17 @@ export class JobDisks {
     return removed;
   }
 
-  async take(slot: number): Promise<JobDisk> {
-    const ready = this.waiting.get(slot) ?? this.make();
-    this.waiting.delete(slot);
-    return ready;
+  /** The workspace for the next job on `slot` (the one after it is made while the job runs). */
+  take(slot: number): Promise<JobDisk> {
+    return this.pool.take(slot);
   }
 
-  /** Makes the next workspace of `slot` in the background. */
   prepare(slot: number): void {
-    if (this.waiting.has(slot) || this.closed || this.sizeBytes === null) return;
-    const next = this.make();
-    next.catch(() => undefined);
-    this.waiting.set(slot, next);
+    this.pool.prepare(slot);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    const all = [...this.waiting.values()];
-    this.waiting.clear();
-    for (const p of all) await p.then((d) => d.release(), () => undefined);
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
   private async make(): Promise<JobDisk> {

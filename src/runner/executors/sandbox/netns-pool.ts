@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { routeCommands } from "./network-policy";
+import { PreparedPool } from "./prepared-pool";
 import { runTool } from "./run-tool";
 
 /** A network namespace with slirp4netns attached and the routes of network-policy.ts, for one step. */
@@ -20,9 +21,8 @@ const NETNS_DIR = "/run/netns";
  * slirp4netns ends by itself when the runner that started it goes (`--exit-fd`).
  */
 export class NetnsPool {
-  private readonly waiting = new Map<number, Promise<StepNetwork>>();
+  private readonly pool = new PreparedPool<StepNetwork>((slot) => this.make(slot));
   private counter = 0;
-  private closed = false;
 
   constructor(
     private readonly key: string,
@@ -38,28 +38,17 @@ export class NetnsPool {
     return names.length;
   }
 
-  /** The namespace for the next step on `slot`. */
-  async take(slot: number): Promise<StepNetwork> {
-    const ready = this.waiting.get(slot) ?? this.make(slot);
-    this.waiting.delete(slot);
-    const net = await ready;
-    // The next one is made while this step runs; a failure there shows up when it is taken.
-    if (!this.closed) this.prepare(slot);
-    return net;
+  /** The namespace for the next step on `slot` (the one after it is made while the step runs). */
+  take(slot: number): Promise<StepNetwork> {
+    return this.pool.take(slot);
   }
 
   prepare(slot: number): void {
-    if (this.waiting.has(slot) || this.closed) return;
-    const next = this.make(slot);
-    next.catch(() => undefined);
-    this.waiting.set(slot, next);
+    this.pool.prepare(slot);
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    const all = [...this.waiting.values()];
-    this.waiting.clear();
-    for (const p of all) await p.then((n) => n.release(), () => undefined);
+  close(): Promise<void> {
+    return this.pool.close();
   }
 
   private async make(slot: number): Promise<StepNetwork> {

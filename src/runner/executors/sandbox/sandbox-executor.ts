@@ -8,7 +8,7 @@ import type { Executor, JobSandbox, Owner, RunSpec, StepSandbox, StepSpec } from
 import { StepRefusedError } from "../executor";
 import { FD, stepBwrapArgs } from "./bwrap-args";
 import { StepCgroup, type CgroupLayout } from "./cgroups";
-import { IsolatedJob, limitsLine, networkWords, stepResources } from "./isolated-job";
+import { IsolatedJob, limitsLine, networkWords, prepareSlots, stepResources } from "./isolated-job";
 import { JobDisks, type JobDisk } from "./job-disk";
 import type { NetnsPool, StepNetwork } from "./netns-pool";
 import { TOOL_PATH } from "./run-tool";
@@ -45,10 +45,7 @@ export class SandboxExecutor implements Executor {
   private readonly seccomp = seccompFilter();
 
   constructor(private readonly p: SandboxParts) {
-    for (let slot = 0; slot < p.slots; slot++) {
-      p.disks.prepare(slot);
-      p.netns?.prepare(slot);
-    }
+    prepareSlots(p.slots, p.disks, p.netns);
   }
 
   describe(): string {
@@ -62,7 +59,6 @@ export class SandboxExecutor implements Executor {
 
   async job(slot: number): Promise<JobSandbox> {
     const disk = await this.p.disks.take(slot);
-    this.p.disks.prepare(slot);
     const uid = this.p.uidBase + slot;
     return new SandboxJob(this.p, this.seccomp, slot, { uid, gid: uid }, disk);
   }
