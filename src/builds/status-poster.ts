@@ -1,6 +1,6 @@
 import { Op } from "sequelize";
 import type { StatusOutbox } from "../db/models";
-import { retryPolicy } from "./retry-policy";
+import { retryPolicy } from "../http/retry-policy";
 import type { EngineContext } from "./engine-context";
 
 /**

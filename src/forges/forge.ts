@@ -1,5 +1,5 @@
 import type { Tenant } from "../db/models";
-import type { CallOutcome } from "./call-outcome";
+import type { CallOutcome } from "../http/call-outcome";
 import type { ParsedDelivery } from "./events";
 
 /** A commit build status as the engine reports it; each forge maps it onto its own API. */

@@ -1,7 +1,7 @@
 import { Op } from "sequelize";
 import type { Delivery } from "../db/models";
 import type { EngineContext } from "../builds/engine-context";
-import { retryPolicy } from "../builds/retry-policy";
+import { retryPolicy } from "../http/retry-policy";
 import { MalformedEventError } from "../forges/events";
 import { ForgeUnavailableError } from "../forges/forge";
 import { decideEvent, type EventDecision } from "./decide-event";

@@ -1,4 +1,4 @@
-import { retryPolicy, type CallOutcome } from "../builds/retry-policy";
+import { retryPolicy, type CallOutcome } from "../http/retry-policy";
 import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo } from "./runner-protocol";
 
 export interface HttpRunnerOptions {

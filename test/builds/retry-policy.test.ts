@@ -9,7 +9,7 @@ import {
   type CallOutcome,
   type RetryDecision,
   type RetryOptions,
-} from "../../src/builds/retry-policy";
+} from "../../src/http/retry-policy";
 
 /** A fixed clock: 2025-03-14T12:00:00Z. */
 const NOW = Date.UTC(2025, 2, 14, 12, 0, 0);

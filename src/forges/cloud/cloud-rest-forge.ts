@@ -1,5 +1,5 @@
 import type { Tenant } from "../../db/models";
-import type { CallOutcome } from "../call-outcome";
+import type { CallOutcome } from "../../http/call-outcome";
 import { isFullHash, type ParsedDelivery } from "../events";
 import { ForgeUnavailableError, type CloneAccess, type CommitStatus, type Forge } from "../forge";
 import { repoPath, type ApiResponse, type CloudCaller } from "./cloud-caller";

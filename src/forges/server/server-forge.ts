@@ -1,5 +1,5 @@
 import type { Models, Tenant } from "../../db/models";
-import type { CallOutcome } from "../call-outcome";
+import type { CallOutcome } from "../../http/call-outcome";
 import { MalformedEventError, isFullHash, type ParsedDelivery } from "../events";
 import { ForgeUnavailableError, type CloneAccess, type CommitStatus, type Forge, type TaggedCommit } from "../forge";
 import { tenantSshPrivateKey } from "../../tenants/ssh-key-store";

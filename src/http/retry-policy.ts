@@ -1,6 +1,6 @@
-import type { CallOutcome } from "../forges/call-outcome";
+import type { CallOutcome } from "./call-outcome";
 
-/** What one call to Bitbucket came to (defined next to the forges, which produce it). */
+/** What one call to Bitbucket came to. */
 export type { CallOutcome };
 
 /**
