@@ -71,7 +71,9 @@ export async function createExecutor(c: ExecutorContext): Promise<Executor> {
     throw new ExecutorUnavailableError(`bubblewrap cannot make namespaces here (${(probe.stderr || probe.error?.message || "").trim() || `exit code ${probe.status}`}): the runner needs a kernel with pid, mount and network namespaces, and the right to make them (root, not inside a restricted container)`);
   }
   const key = runnerKey(c.stateDir);
-  const disks = new JobDisks(c.workDir, s.diskBytes);
+  // Under a directory of this runner's own: what a previous runner of the same state directory left is removed at start,
+  // and another runner given the same --work-dir is never touched.
+  const disks = new JobDisks(join(c.workDir, `runner-${key}`), s.diskBytes);
   const netns = s.network === "internet" ? new NetnsPool(key, s.networkAllow, (e) => c.log.warn("network namespace error", { error: String(e) })) : null;
   const left: Record<string, number> = { workspaces: await disks.removeLeftovers(), networks: (await netns?.removeLeftovers()) ?? 0 };
   let executor: Executor;
