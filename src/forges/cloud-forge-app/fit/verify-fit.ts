@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
-import { unauthorized } from "../../../http/http-error";
+import { HttpError, unauthorized } from "../../../http/http-error";
 import { fitClaims, type FitClaims } from "./fit-claims";
 
 /** Forge signs invocation tokens with asymmetric keys only: HS* (a shared secret) and `none` are never accepted. */
@@ -48,10 +48,19 @@ export function fitVerifier(opts: FitVerifierOptions): FitVerifier {
         requiredClaims: ["exp"],
       }));
     } catch (err) {
+      // Forge's keys could not be had (network, timeout, a broken answer): not the token's fault. 503 makes Forge
+      // retry the call later; 401 would tell it the token is bad.
+      if (keysUnavailable(err)) throw new HttpError(503, `Forge's keys could not be fetched to verify the invocation token: ${(err as Error).message}`, { "Retry-After": "5" });
       throw unauthorized(`the Forge invocation token is invalid: ${reason(err)}`);
     }
     return fitClaims(payload);
   };
+}
+
+/** The JWKS could not be fetched or read (as opposed to a token that fails against keys we have). */
+function keysUnavailable(err: unknown): boolean {
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return true;
+  return !(err instanceof errors.JOSEError) && !(err instanceof TypeError && /Invalid Compact JWS|Invalid JWT/i.test(err.message));
 }
 
 function reason(err: unknown): string {
