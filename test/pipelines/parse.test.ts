@@ -218,9 +218,9 @@ describe("parsePipelineFile", () => {
       ]);
     });
 
-    it("accepts keys the schema leaves open (step options, definitions.steps)", () => {
+    it("warns about an unknown step option that is no misspelling, and accepts keys the schema leaves open (definitions.steps)", () => {
       const result = parseOk(`definitions:\n  steps:\n    - step: &s\n        script: [a]\npipelines:\n  default:\n    - step:\n        brand-new-option: true\n        script: [a]\n`);
-      assert.deepEqual(result.warnings, []);
+      assert.deepEqual(result.warnings.map((w) => [w.line, w.path, w.message]), [[8, "pipelines.default[0].step.brand-new-option", 'unknown key "brand-new-option" is ignored']]);
     });
 
     it("reports a wrong value with its line, column and path", () => {
