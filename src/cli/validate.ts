@@ -102,7 +102,10 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/** One line per step: `  3. Deploy  [manual, parallel group 1, stage "Ship", deployment production, max-time 120 min]`. */
+/**
+ * One line per step: `  3. Deploy  [manual, parallel group 1, stage "Ship", deployment production, image node:20,
+ * services docker, 1 pipe, size 2x, OIDC, max-time 120 min]`.
+ */
 export function describeStep(step: StepPlan): string {
   const facts: string[] = [];
   if (step.manual) facts.push("manual");
@@ -110,6 +113,15 @@ export function describeStep(step: StepPlan): string {
   if (step.stageName !== undefined) facts.push(`stage "${step.stageName}"`);
   if (step.deployment !== undefined) facts.push(`deployment ${step.deployment}`);
   if (step.condition) facts.push("runs only for some changed files");
+  if (step.image) facts.push(`image ${step.image.name}`);
+  if (step.services.length > 0) facts.push(`services ${step.services.map((s) => s.name).join(" ")}`);
+  const pipes = [...step.script, ...step.afterScript].filter((item) => typeof item !== "string").length;
+  if (pipes > 0) facts.push(plural(pipes, "pipe"));
+  if (step.size !== 1) facts.push(`size ${step.size}x`);
+  if (step.runsOn.length > 0) facts.push(`runs-on ${step.runsOn.join(" ")}`);
+  if (step.oidc) facts.push(step.oidc.audiences.length > 0 ? `OIDC for ${step.oidc.audiences.join(" ")}` : "OIDC");
+  if (step.outputVariables.length > 0) facts.push(`outputs ${step.outputVariables.join(" ")}`);
+  if (step.ignoreFailure) facts.push("failure ignored");
   facts.push(`max-time ${step.maxTimeMinutes} min`);
   return `  ${step.index + 1}. ${step.name}  [${facts.join(", ")}]`;
 }
