@@ -45,6 +45,19 @@ function toDiagnostic(lineCounter: LineCounter, error: YAMLError): Diagnostic {
   return at(lineCounter, error.pos[0], cleanYamlMessage(error.message));
 }
 
+/** YAML problems reported one by one; past this many, the rest are counted (a broken file can have thousands). */
+const MAX_REPORTED = 20;
+
+function reported(problems: readonly YAMLError[], lineCounter: LineCounter, what: string): Diagnostic[] {
+  const list = problems.slice(0, MAX_REPORTED).map((e) => toDiagnostic(lineCounter, e));
+  const rest = problems.length - MAX_REPORTED;
+  if (rest > 0) {
+    const next = problems[MAX_REPORTED] as YAMLError;
+    list.push(at(lineCounter, next.pos[0], `and ${count(rest)} more ${what}${rest === 1 ? "" : "s"} from here on (only the first ${MAX_REPORTED} are listed)`));
+  }
+  return list;
+}
+
 /** Where the text passes `maxBytes` of UTF-8: the line and column of the first character beyond it. */
 function sizeProblem(text: string, maxBytes: number): Diagnostic | undefined {
   const bytes = Buffer.byteLength(text, "utf8");
@@ -321,17 +334,25 @@ export function loadYaml(text: string, limits: PipelineFileLimits = DEFAULT_LIMI
   if (tooBig) return { ok: false, errors: [tooBig], warnings: [] };
 
   const lineCounter = new LineCounter();
-  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
-  const tooDeep = depthProblem(tokens, limits.maxDepth);
-  if (tooDeep !== undefined) return { ok: false, errors: [at(lineCounter, tooDeep, depthMessage(limits.maxDepth))], warnings: [] };
-
-  const docs = Array.from(new Composer({ merge: true, uniqueKeys: false }).compose(tokens, true, text.length));
+  let docs: Document[];
+  // The yaml library makes an Error (with a stack trace) for every problem it finds; a hostile file can have one
+  // per character, and capturing tens of thousands of stack traces costs seconds. Nobody reads them here.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+    const tooDeep = depthProblem(tokens, limits.maxDepth);
+    if (tooDeep !== undefined) return { ok: false, errors: [at(lineCounter, tooDeep, depthMessage(limits.maxDepth))], warnings: [] };
+    docs = Array.from(new Composer({ merge: true, uniqueKeys: false }).compose(tokens, true, text.length));
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
   const doc = docs[0] as Document;
-  const errors = doc.errors.map((e) => toDiagnostic(lineCounter, e));
-  const warnings = doc.warnings.map((e) => toDiagnostic(lineCounter, e));
+  const errors = reported(doc.errors, lineCounter, "YAML error");
+  const warnings = reported(doc.warnings, lineCounter, "YAML warning");
   const second = docs[1];
   if (second) {
-    errors.push(at(lineCounter, second.range[0], 'multiple documents in one file (separated by "---"): a pipeline file is a single YAML document'));
+    errors.push(at(lineCounter, second.range?.[0], 'multiple documents in one file (separated by "---"): a pipeline file is a single YAML document'));
   }
   if (errors.length > 0) return { ok: false, errors, warnings };
 
