@@ -1,6 +1,7 @@
 import type { Models } from "../db/models";
 import type { ForgeFor } from "../forges/forge-for";
 import type { Logger } from "../log/logger";
+import type { PipelineFileCheck } from "../pipelines";
 
 /** What the build engine's parts share: the database, the forges, the log, and the limits from configuration. */
 export interface EngineContext {
@@ -11,6 +12,8 @@ export interface EngineContext {
   concurrencyPerTenant: number;
   /** Bytes of log stored per step. */
   logCapBytes: number;
+  /** Reads pipeline files (hostile input) off the event loop, within limits and a time budget. */
+  pipelineFiles: PipelineFileCheck;
   /** Called when there is new work for runners (a job queued), or a status to post. */
   notify?: {
     jobQueued?(): void;

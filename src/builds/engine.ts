@@ -5,6 +5,7 @@ import type { Models } from "../db/models";
 import { forgeRegistry } from "../forges/forge-for";
 import { Processor } from "../intake/processor";
 import type { Logger } from "../log/logger";
+import { PipelineFileChecker } from "../pipelines/worker/file-checker";
 import { startRunner, type RunningRunner } from "../runner/runner-loop";
 import { backgroundLoop, type BackgroundLoop } from "./background-loop";
 import type { EngineContext } from "./engine-context";
@@ -67,12 +68,15 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
   const loops: BackgroundLoop[] = [];
   let runner: RunningRunner | null = null;
   const stepSignals = new StepSignals();
+  const { timeBudgetMs, workers, ...limits } = config.pipelineFile;
+  const pipelineFiles = new PipelineFileChecker({ limits, timeBudgetMs, workers });
   const ctx: EngineContext = {
     models,
     forgeFor: forgeRegistry(models, config),
     log,
     concurrencyPerTenant: config.concurrencyPerTenant,
     logCapBytes: config.logCapBytes,
+    pipelineFiles,
     notify: {
       jobQueued: () => runner?.wake(),
       statusQueued: () => poster.wake(),
@@ -129,6 +133,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     async stop() {
       await runner?.stop();
       await Promise.all(loops.map((l) => l.stop()));
+      await pipelineFiles.close();
     },
   };
 }

@@ -2,12 +2,14 @@
  * `pipelines validate [file] [--branch NAME | --tag NAME | --pr SOURCE:DESTINATION | --custom NAME]`
  *
  * Checks a bitbucket-pipelines.yml (default: ./bitbucket-pipelines.yml) and prints every problem with its
- * line and column. With a trigger, also prints which pipeline would run and its steps.
+ * line and column. With a trigger, also prints which pipeline would run and its steps. The file is read within the
+ * service's default limits (size, depth, nodes with aliases expanded), so what passes here passes there.
  * Exit status: 0 when the file is usable (warnings allowed), 1 when it has errors or cannot be read,
  * 2 for a usage mistake.
  */
 import { readFileSync } from "node:fs";
 import {
+  DEFAULT_LIMITS,
   DEFAULT_PIPELINE_FILE,
   formatDiagnostic,
   parsePipelineFile,
@@ -181,7 +183,18 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
     return 1;
   }
 
-  const result = parsePipelineFile(text);
+  try {
+    return report(args, text, io);
+  } catch (err) {
+    // Every problem in a file is a diagnostic; this is a fault of the command itself, still said without a stack trace.
+    io.err(`pipelines validate: ${args.file} could not be checked: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+/** Checks the file (in this process, within the same limits the service applies) and prints the outcome. */
+function report(args: ValidateArgs, text: string, io: CliIo): number {
+  const result = parsePipelineFile(text, DEFAULT_LIMITS);
   if (!result.ok) for (const d of result.errors) io.out(formatDiagnostic(d, args.file, "error"));
   for (const d of result.warnings) io.out(formatDiagnostic(d, args.file, "warning"));
   const errorCount = result.ok ? 0 : result.errors.length;

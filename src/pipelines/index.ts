@@ -28,6 +28,8 @@ export {
   MAX_GLOB_LENGTH,
   type GlobSpecificity,
 } from "./glob";
+/** Everything the service asks of a file in one call (parse, validate, select, plan), as plain data. */
+export { checkPipelineFile, type FileCheckRequest, type FileCheckResult, type CheckedSelection, type PipelineFileCheck } from "./check-file";
 /** Choose the pipeline that runs for a trigger. */
 export { selectPipeline } from "./select";
 /** Flatten a selected pipeline into the steps a runner executes. */
