@@ -161,10 +161,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
  */
 function pipelineFileSettings(env: Env, json: Record<string, unknown>): PipelineFileSettings {
   return {
-    maxBytes: intSetting("PIPELINES_FILE_MAX_BYTES", env.PIPELINES_FILE_MAX_BYTES ?? json.maxBytes, 256 * 1024, 1024, 16 * 1024 * 1024),
+    maxBytes: intSetting("PIPELINES_FILE_MAX_BYTES", env.PIPELINES_FILE_MAX_BYTES ?? json.maxBytes, 128 * 1024, 1024, 16 * 1024 * 1024),
     maxDepth: intSetting("PIPELINES_FILE_MAX_DEPTH", env.PIPELINES_FILE_MAX_DEPTH ?? json.maxDepth, 64, 8, 1000),
     maxNodes: intSetting("PIPELINES_FILE_MAX_NODES", env.PIPELINES_FILE_MAX_NODES ?? json.maxNodes, 20_000, 100, 10_000_000),
-    timeBudgetMs: intSetting("PIPELINES_FILE_TIME_BUDGET_MS", env.PIPELINES_FILE_TIME_BUDGET_MS ?? json.timeBudgetMs, 2000, 50, 60_000),
+    timeBudgetMs: intSetting("PIPELINES_FILE_TIME_BUDGET_MS", env.PIPELINES_FILE_TIME_BUDGET_MS ?? json.timeBudgetMs, 3000, 50, 60_000),
     workers: intSetting("PIPELINES_FILE_WORKERS", env.PIPELINES_FILE_WORKERS ?? json.workers, 1, 1, 4),
   };
 }

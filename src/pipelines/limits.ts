@@ -1,7 +1,9 @@
 /**
  * How much of a pipeline file the service reads. A pipeline file is written by whoever can push to a repository,
  * so each limit bounds what one file can cost; the largest real files we know of are far inside them
- * (about 19 KB, 1,600 nodes and 10 levels; see ../shared/fixtures/pipelines).
+ * (about 19 KB, 1,600 nodes and 10 levels; see ../shared/fixtures/pipelines). Within these limits the costliest
+ * file we could craft takes about a second to refuse on a small machine, well inside the time budget
+ * (`worker/file-checker.ts`), which is only the last line of defence.
  */
 export interface PipelineFileLimits {
   /** The largest file, in bytes of UTF-8. */
@@ -16,7 +18,7 @@ export interface PipelineFileLimits {
 }
 
 export const DEFAULT_LIMITS: Readonly<PipelineFileLimits> = {
-  maxBytes: 256 * 1024,
+  maxBytes: 128 * 1024,
   maxDepth: 64,
   maxNodes: 20_000,
 };

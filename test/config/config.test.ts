@@ -45,7 +45,7 @@ describe("configuration", () => {
   });
   it("a bad number names the setting", () => fails({ PIPELINES_CONCURRENCY_PER_TENANT: "lots" }, "PIPELINES_CONCURRENCY_PER_TENANT", /whole number/));
   it("reads pipeline files within limits and a time budget, in one worker thread, unless told otherwise", () => {
-    assert.deepEqual(load({}).pipelineFile, { maxBytes: 262_144, maxDepth: 64, maxNodes: 20_000, timeBudgetMs: 2000, workers: 1 });
+    assert.deepEqual(load({}).pipelineFile, { maxBytes: 131_072, maxDepth: 64, maxNodes: 20_000, timeBudgetMs: 3000, workers: 1 });
     const c = load({ PIPELINES_FILE_MAX_NODES: "50000", PIPELINES_FILE_TIME_BUDGET_MS: "5000", PIPELINES_FILE_WORKERS: "2" });
     assert.deepEqual([c.pipelineFile.maxNodes, c.pipelineFile.timeBudgetMs, c.pipelineFile.workers], [50_000, 5000, 2]);
   });

@@ -58,7 +58,7 @@ describe("crafted pipeline files (issue 15): each refused or handled within its 
   });
 
   describe("alias amplification", () => {
-    for (const kilobytes of [32, 148]) {
+    for (const kilobytes of [32, 120]) {
       it(`refuses - step: *s used over a 1,000-line script, ${kilobytes} KB, at the alias that passes the node limit, before expanding it`, () => {
         const { text, firstAliasLine, uses } = aliasAmplification(kilobytes);
         assert.ok(uses >= 2000, `only ${uses} aliases`);
@@ -74,6 +74,13 @@ describe("crafted pipeline files (issue 15): each refused or handled within its 
         );
       });
     }
+
+    it("refuses the 148 KB file of the issue by its size alone, before reading it", () => {
+      const { text } = aliasAmplification(148);
+      const errors = refused(text, 1000);
+      assert.equal(errors.length, 1);
+      assert.match(formatDiagnostic(errors[0] as Diagnostic), /^bitbucket-pipelines\.yml:\d+:\d+: the file is 151,\d{3} bytes, more than the 131,072 a pipeline file may have \(the size limit\); it is not read$/);
+    });
 
     it("refuses billion laughs at the first alias past the limit", () => {
       const errors = refused(billionLaughs(), 2000);
@@ -98,8 +105,8 @@ describe("crafted pipeline files (issue 15): each refused or handled within its 
       const errors = refused(text, 1000);
       assert.equal(errors.length, 1);
       const error = errors[0] as Diagnostic;
-      assert.equal(error.message, "the file is 300,050 bytes, more than the 262,144 a pipeline file may have (the size limit); it is not read");
-      // 50 header bytes on 4 lines, then 50 bytes a line: byte 262,145 is on this line.
+      assert.equal(error.message, "the file is 300,050 bytes, more than the 131,072 a pipeline file may have (the size limit); it is not read");
+      // 50 header bytes on 4 lines, then 50 bytes a line: byte 131,073 is on this line.
       assert.equal(error.line, 5 + Math.floor((DEFAULT_LIMITS.maxBytes - 50) / 50));
     });
 

@@ -25,7 +25,7 @@ export interface FileCheckerOptions {
   memoryMb?: number;
 }
 
-export const DEFAULT_TIME_BUDGET_MS = 2000;
+export const DEFAULT_TIME_BUDGET_MS = 3000;
 export const DEFAULT_WORKERS = 1;
 export const DEFAULT_WORKER_MEMORY_MB = 256;
 
