@@ -3,6 +3,7 @@ import { intake } from "./intake";
 import { stepOutput } from "./step-output";
 import { pushToStep } from "./push-to-step";
 import { pages } from "./pages";
+import { pipelines } from "./pipelines";
 
 /** Every benchmark, in the order `npm run bench` runs them. A new one is a module exporting a `Benchmark`, added here. */
-export const BENCHMARKS: readonly Benchmark[] = [intake, pushToStep, stepOutput, pages];
+export const BENCHMARKS: readonly Benchmark[] = [intake, pushToStep, stepOutput, pages, pipelines];
