@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { main, type CliIo } from "../../src/cli/validate";
-import { DEFAULT_LIMITS, formatDiagnostic, parsePipelineFile, selectPipeline, type Diagnostic, type ParseResult } from "../../src/pipelines";
+import { changesetMatches, DEFAULT_LIMITS, formatDiagnostic, parsePipelineFile, selectPipeline, type Diagnostic, type ParseResult } from "../../src/pipelines";
 import { configOf } from "./fixtures";
 import {
   aliasAmplification,
@@ -50,10 +50,16 @@ describe("crafted pipeline files (issue 15): each refused or handled within its 
       });
     }
 
-    it("matches the same patterns as changeset paths at once, through validate --branch too", () => {
+    it("answers validate --branch at once for the same pattern", () => {
       const result = within(2000, () => validate(["--branch", "a".repeat(40)], fileWithBranchPattern(starPattern(16))));
       assert.equal(result.status, 0, result.output);
       assert.match(result.output, /no pipeline runs$/);
+    });
+
+    it("matches the same pattern as a changeset path at once (condition.changesets goes through the same matcher)", () => {
+      const condition = { includePaths: [starPattern(16)], excludePaths: [`**/${starPattern(16)}`] };
+      const changed = Array.from({ length: 50 }, (_, i) => `${"a".repeat(40)}/${"a".repeat(i)}`);
+      assert.equal(within(500, () => changesetMatches(condition, changed)), false);
     });
   });
 
