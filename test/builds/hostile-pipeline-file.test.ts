@@ -30,7 +30,7 @@ describe("a hostile pipeline file pushed to one workspace", () => {
     const calm = await installWorld(bb, server, "calm");
     // Both commits are made first (git runs in child processes of this process): while the latencies are measured,
     // only webhooks and their processing happen.
-    const { text, firstAliasLine } = aliasAmplification(120);
+    const { text, firstAliasLine } = aliasAmplification(32);
     const commit = await bb.commit(hostile.workspace, hostile.slug, { files: { "bitbucket-pipelines.yml": text }, message: "a file of aliases" });
     const hostilePush = bb.pushPayload({ workspace: hostile.workspace, slug: hostile.slug }, [{ name: commit.branch, old: commit.previous, new: commit.hash }]);
     const calmCommit = await bb.commit(calm.workspace, calm.slug, {
