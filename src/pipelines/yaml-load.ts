@@ -45,17 +45,35 @@ function toDiagnostic(lineCounter: LineCounter, error: YAMLError): Diagnostic {
   return at(lineCounter, error.pos[0], cleanYamlMessage(error.message));
 }
 
-/** YAML problems reported one by one; past this many, the rest are counted (a broken file can have thousands). */
+/** YAML problems reported one by one; past this many the file is not read further (a broken file can have thousands). */
 const MAX_REPORTED = 20;
 
 function reported(problems: readonly YAMLError[], lineCounter: LineCounter, what: string): Diagnostic[] {
   const list = problems.slice(0, MAX_REPORTED).map((e) => toDiagnostic(lineCounter, e));
-  const rest = problems.length - MAX_REPORTED;
-  if (rest > 0) {
-    const next = problems[MAX_REPORTED] as YAMLError;
-    list.push(at(lineCounter, next.pos[0], `and ${count(rest)} more ${what}${rest === 1 ? "" : "s"} from here on (only the first ${MAX_REPORTED} are listed)`));
-  }
+  const next = problems[MAX_REPORTED];
+  if (next) list.push(at(lineCounter, next.pos[0], `and more ${what}s from here on: the file is not read further (only the first ${MAX_REPORTED} are listed)`));
   return list;
+}
+
+/** Thrown out of the yaml library's composer once it has found enough errors, to stop it composing the rest. */
+class EnoughErrors extends Error {}
+
+/**
+ * A composer that stops at the first error past `MAX_REPORTED`: nothing after it is reported anyway, and a hostile
+ * file of 128 KiB can hold 26,000 of them. The composer keeps its error handler in a private field (yaml 2.x); if a
+ * later version moves it, this only stops being a shortcut.
+ */
+function stoppingComposer(): Composer {
+  const composer = new Composer({ merge: true, uniqueKeys: false });
+  const internals = composer as unknown as { onError?: (...args: unknown[]) => void; errors: YAMLError[] };
+  const onError = internals.onError;
+  if (typeof onError === "function") {
+    internals.onError = (...args: unknown[]) => {
+      onError(...args);
+      if (internals.errors.length > MAX_REPORTED) throw new EnoughErrors();
+    };
+  }
+  return composer;
 }
 
 /** Where the text passes `maxBytes` of UTF-8: the line and column of the first character beyond it. */
@@ -83,16 +101,32 @@ function sizeProblem(text: string, maxBytes: number): Diagnostic | undefined {
   };
 }
 
-/** The first collection (in document order) nested deeper than `maxDepth`, walking the syntax tree without recursion. */
-function depthProblem(tokens: readonly CST.Token[], maxDepth: number): number | undefined {
+interface SyntaxTreeFacts {
+  /** Offset of the first collection (in document order) nested deeper than the limit. */
+  tooDeepAt?: number;
+  /** The syntax errors the parser left in the tree, in document order, up to one past `MAX_REPORTED`. */
+  errors: CST.ErrorToken[];
+}
+
+/**
+ * Walks the syntax tree without recursion: finds the first collection nested deeper than `maxDepth`, and collects
+ * the parser's error tokens (the composer turns each into an error object, which costs dearly by the thousand).
+ */
+function measureSyntaxTree(tokens: readonly CST.Token[], maxDepth: number): SyntaxTreeFacts {
+  const facts: SyntaxTreeFacts = { errors: [] };
   const stack: [CST.Token, number][] = [];
   for (let i = tokens.length - 1; i >= 0; i--) stack.push([tokens[i] as CST.Token, 0]);
   for (let top = stack.pop(); top; top = stack.pop()) {
     const [token, depth] = top;
-    if (token.type === "document") {
+    if (token.type === "error") {
+      if (facts.errors.length <= MAX_REPORTED) facts.errors.push(token);
+    } else if (token.type === "document") {
       if (token.value) stack.push([token.value, depth]);
     } else if (token.type === "block-map" || token.type === "block-seq" || token.type === "flow-collection") {
-      if (depth + 1 > maxDepth) return token.offset;
+      if (depth + 1 > maxDepth) {
+        facts.tooDeepAt = token.offset;
+        return facts;
+      }
       for (let i = token.items.length - 1; i >= 0; i--) {
         const item = token.items[i] as CST.CollectionItem;
         if (item.value) stack.push([item.value, depth + 1]);
@@ -100,7 +134,7 @@ function depthProblem(tokens: readonly CST.Token[], maxDepth: number): number | 
       }
     }
   }
-  return undefined;
+  return facts;
 }
 
 function depthMessage(maxDepth: number): string {
@@ -341,9 +375,22 @@ export function loadYaml(text: string, limits: PipelineFileLimits = DEFAULT_LIMI
   Error.stackTraceLimit = 0;
   try {
     const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
-    const tooDeep = depthProblem(tokens, limits.maxDepth);
-    if (tooDeep !== undefined) return { ok: false, errors: [at(lineCounter, tooDeep, depthMessage(limits.maxDepth))], warnings: [] };
-    docs = Array.from(new Composer({ merge: true, uniqueKeys: false }).compose(tokens, true, text.length));
+    const tree = measureSyntaxTree(tokens, limits.maxDepth);
+    if (tree.tooDeepAt !== undefined) return { ok: false, errors: [at(lineCounter, tree.tooDeepAt, depthMessage(limits.maxDepth))], warnings: [] };
+    if (tree.errors.length > MAX_REPORTED) {
+      // Too broken to be worth composing: say where, as the composer would have.
+      const errors = tree.errors.slice(0, MAX_REPORTED).map((e) => at(lineCounter, e.offset, e.source ? `${e.message}: ${JSON.stringify(e.source)}` : e.message));
+      errors.push(at(lineCounter, tree.errors[MAX_REPORTED]?.offset, `and more YAML errors from here on: the file is not read further (only the first ${MAX_REPORTED} are listed)`));
+      return { ok: false, errors, warnings: [] };
+    }
+    const composer = stoppingComposer();
+    try {
+      docs = Array.from(composer.compose(tokens, true, text.length));
+    } catch (err) {
+      if (!(err instanceof EnoughErrors)) throw err;
+      const errors = (composer as unknown as { errors: YAMLError[] }).errors;
+      return { ok: false, errors: reported(errors, lineCounter, "YAML error"), warnings: [] };
+    }
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }

@@ -156,7 +156,7 @@ describe("crafted pipeline files (issue 15): each refused or handled within its 
       const errors = refused(`pipelines:\n  branches:\n    ${hugeGlob()}:\n      - step: {script: [a]}\n`, 3000);
       assert.equal(errors.length, 21);
       assert.equal(errors[0]?.line, 3);
-      assert.match(errors[20]?.message ?? "", /^and [\d,]+ more YAML errors from here on \(only the first 20 are listed\)$/);
+      assert.equal(errors[20]?.message, "and more YAML errors from here on: the file is not read further (only the first 20 are listed)");
     });
 
     it("is refused as a changeset or artifact path too", () => {
