@@ -91,8 +91,8 @@ if (require.main === module) {
       process.on("SIGINT", shutdown);
     },
     (err: Error) => {
-      rootLogger.error(`cannot start: ${err.message}`);
-      process.exit(1);
+      // Whatever the log level: a service that cannot start says why, on stderr, before it exits.
+      process.stderr.write(`cannot start: ${err.message}\n`, () => process.exit(1));
     },
   );
 }

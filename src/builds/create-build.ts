@@ -1,7 +1,7 @@
 import { UniqueConstraintError, type Transaction } from "sequelize";
 import type { Application, Build, Tenant } from "../db/models";
 import type { BuildRefType, BuildTrigger } from "../db/models/build";
-import { DEFAULT_PIPELINE_FILE, formatDiagnostic, parsePipelineFile, planPipeline, selectPipeline, type Plan, type Trigger } from "../pipelines";
+import { DEFAULT_PIPELINE_FILE, formatDiagnostic, type Plan, type Trigger } from "../pipelines";
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { supersedeOlderBuilds } from "./stop-build";
@@ -61,19 +61,20 @@ async function pipelineFor(ctx: EngineContext, tenant: Tenant, app: Application,
     const reason = `${DEFAULT_PIPELINE_FILE} was not found at ${at}`;
     return { kind: "broken", reason, log: `${reason}.\nAdd a ${DEFAULT_PIPELINE_FILE} at the root of the repository to build it.\n` };
   }
-  const parsed = parsePipelineFile(text);
-  const warnings = parsed.warnings.map((d) => formatDiagnostic(d, DEFAULT_PIPELINE_FILE, "warning"));
-  if (!parsed.ok) {
-    const errors = parsed.errors.map((d) => formatDiagnostic(d, DEFAULT_PIPELINE_FILE, "error"));
+  // The file is a stranger's: it is read off the event loop, within limits and a time budget.
+  const checked = await ctx.pipelineFiles.check({ text, triggers: [target.selectBy] });
+  const warnings = checked.warnings.map((d) => formatDiagnostic(d, DEFAULT_PIPELINE_FILE, "warning"));
+  if (!checked.ok) {
+    const errors = checked.errors.map((d) => formatDiagnostic(d, DEFAULT_PIPELINE_FILE, "error"));
     const first = errors[0] ?? `${DEFAULT_PIPELINE_FILE} is not valid`;
     return { kind: "broken", reason: first, log: `${DEFAULT_PIPELINE_FILE} at ${at} cannot be run:\n${[...errors, ...warnings].join("\n")}\n` };
   }
-  const selected = selectPipeline(parsed.config, target.selectBy);
+  const selected = checked.selections[0];
   if (!selected) {
     const why = target.selectBy.kind === "tag" || target.selectBy.kind === "pull-request" ? "" : " and there is no default pipeline";
     return { kind: "none", reason: `no pipeline in ${DEFAULT_PIPELINE_FILE} matches ${describeTrigger(target.selectBy)}${target.selectBy.kind === "branch" ? why : ""}` };
   }
-  const plan = planPipeline(parsed.config, selected);
+  const plan = selected.plan;
   if (plan.steps.length === 0) {
     const reason = `pipeline "${selected.name}" has no step this runner can run`;
     return { kind: "broken", reason, log: `${reason}:\n${[...plan.warnings, ...warnings].join("\n")}\n` };

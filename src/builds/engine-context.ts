@@ -2,6 +2,7 @@ import type { Models } from "../db/models";
 import type { ForgeFor } from "../forges/forge-for";
 import type { Logger } from "../log/logger";
 import type { OidcIssuer } from "../oidc/oidc-issuer";
+import type { PipelineFileCheck } from "../pipelines";
 
 /** What the build engine's parts share: the database, the forges, the log, and the limits from configuration. */
 export interface EngineContext {
@@ -14,6 +15,8 @@ export interface EngineContext {
   logCapBytes: number;
   /** Signs the OIDC tokens of steps that ask for one (`oidc: true`). */
   oidc: OidcIssuer;
+  /** Reads pipeline files (hostile input) off the event loop, within limits and a time budget. */
+  pipelineFiles: PipelineFileCheck;
   /** Called when there is new work for runners (a job queued), or a status to post. */
   notify?: {
     jobQueued?(): void;

@@ -6,6 +6,7 @@ import { forgeRegistry } from "../forges/forge-for";
 import { Processor } from "../intake/processor";
 import type { Logger } from "../log/logger";
 import { OidcIssuer } from "../oidc/oidc-issuer";
+import { PipelineFileChecker } from "../pipelines/worker/file-checker";
 import { startRunner, type RunningRunner } from "../runner/runner-loop";
 import { backgroundLoop, type BackgroundLoop } from "./background-loop";
 import type { EngineContext } from "./engine-context";
@@ -70,6 +71,8 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
   const loops: BackgroundLoop[] = [];
   let runner: RunningRunner | null = null;
   const stepSignals = new StepSignals();
+  const { timeBudgetMs, workers, ...limits } = config.pipelineFile;
+  const pipelineFiles = new PipelineFileChecker({ limits, timeBudgetMs, workers });
   const ctx: EngineContext = {
     models,
     forgeFor: forgeRegistry(models, config),
@@ -77,6 +80,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     concurrencyPerTenant: config.concurrencyPerTenant,
     logCapBytes: config.logCapBytes,
     oidc: new OidcIssuer({ models, baseUrl: config.baseUrl, now: opts.now }),
+    pipelineFiles,
     notify: {
       jobQueued: () => runner?.wake(),
       statusQueued: () => poster.wake(),
@@ -135,6 +139,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     async stop() {
       await runner?.stop();
       await Promise.all(loops.map((l) => l.stop()));
+      await pipelineFiles.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Application, Build, Tenant } from "../db/models";
-import { DEFAULT_PIPELINE_FILE, parsePipelineFile, selectPipeline, type CustomVariable } from "../pipelines";
+import { DEFAULT_PIPELINE_FILE, type CustomVariable } from "../pipelines";
 import { manualBuildKey } from "./build-key";
 import { createBuild } from "./create-build";
 import type { EngineContext } from "./engine-context";
@@ -61,9 +61,8 @@ export function customPipelineVariables(pipeline: string, declared: readonly Cus
 async function declaredVariables(ctx: EngineContext, tenant: Tenant, app: Application, commit: string, name: string): Promise<CustomVariable[] | null> {
   const text = await ctx.forgeFor(tenant).readFile(tenant, app.repository, commit, DEFAULT_PIPELINE_FILE);
   if (text === null) return null;
-  const parsed = parsePipelineFile(text);
-  if (!parsed.ok) return null;
-  const selected = selectPipeline(parsed.config, { kind: "custom", name });
+  const checked = await ctx.pipelineFiles.check({ text, triggers: [{ kind: "custom", name }] });
+  const selected = checked.ok ? checked.selections[0] : null;
   return selected ? (selected.variables ?? []) : null;
 }
 

@@ -2,12 +2,14 @@
  * `pipelines validate [file] [--branch NAME | --tag NAME | --pr SOURCE:DESTINATION | --custom NAME]`
  *
  * Checks a bitbucket-pipelines.yml (default: ./bitbucket-pipelines.yml) and prints every problem with its
- * line and column. With a trigger, also prints which pipeline would run and its steps.
+ * line and column. With a trigger, also prints which pipeline would run and its steps. The file is read within the
+ * service's default limits (size, depth, nodes with aliases expanded), so what passes here passes there.
  * Exit status: 0 when the file is usable (warnings allowed), 1 when it has errors or cannot be read,
  * 2 for a usage mistake.
  */
 import { readFileSync } from "node:fs";
 import {
+  DEFAULT_LIMITS,
   DEFAULT_PIPELINE_FILE,
   formatDiagnostic,
   parsePipelineFile,
@@ -102,7 +104,10 @@ function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 
-/** One line per step: `  3. Deploy  [manual, parallel group 1, stage "Ship", deployment production, max-time 120 min]`. */
+/**
+ * One line per step: `  3. Deploy  [manual, parallel group 1, stage "Ship", deployment production, image node:20,
+ * services docker, 1 pipe, size 2x, OIDC, max-time 120 min]`.
+ */
 export function describeStep(step: StepPlan): string {
   const facts: string[] = [];
   if (step.manual) facts.push("manual");
@@ -111,8 +116,14 @@ export function describeStep(step: StepPlan): string {
   if (step.deployment !== undefined) facts.push(`deployment ${step.deployment}`);
   if (step.condition) facts.push("runs only for some changed files");
   if (step.image) facts.push(`image ${step.image.name}`);
-  if (step.services.length) facts.push(`services ${step.services.map((s) => s.name).join(", ")}`);
+  if (step.services.length > 0) facts.push(`services ${step.services.map((s) => s.name).join(" ")}`);
+  const pipes = [...step.script, ...step.afterScript].filter((item) => typeof item !== "string").length;
+  if (pipes > 0) facts.push(plural(pipes, "pipe"));
   if (step.size !== 1) facts.push(`size ${step.size}x`);
+  if (step.runsOn.length > 0) facts.push(`runs-on ${step.runsOn.join(" ")}`);
+  if (step.oidc) facts.push(step.oidc.audiences.length > 0 ? `OIDC for ${step.oidc.audiences.join(" ")}` : "OIDC");
+  if (step.outputVariables.length > 0) facts.push(`outputs ${step.outputVariables.join(" ")}`);
+  if (step.ignoreFailure) facts.push("failure ignored");
   facts.push(`max-time ${step.maxTimeMinutes} min`);
   return `  ${step.index + 1}. ${step.name}  [${facts.join(", ")}]`;
 }
@@ -172,7 +183,18 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
     return 1;
   }
 
-  const result = parsePipelineFile(text);
+  try {
+    return report(args, text, io);
+  } catch (err) {
+    // Every problem in a file is a diagnostic; this is a fault of the command itself, still said without a stack trace.
+    io.err(`pipelines validate: ${args.file} could not be checked: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+/** Checks the file (in this process, within the same limits the service applies) and prints the outcome. */
+function report(args: ValidateArgs, text: string, io: CliIo): number {
+  const result = parsePipelineFile(text, DEFAULT_LIMITS);
   if (!result.ok) for (const d of result.errors) io.out(formatDiagnostic(d, args.file, "error"));
   for (const d of result.warnings) io.out(formatDiagnostic(d, args.file, "warning"));
   const errorCount = result.ok ? 0 : result.errors.length;

@@ -39,6 +39,17 @@ export interface Config {
   forgeAppId: string | null;
   /** Where Forge's signing keys are published (the JWKS that Forge Invocation Tokens are verified against). */
   forgeJwksUrl: string;
+  /** How pipeline files are read: limits per file, the time one file may take, the worker threads that read them. */
+  pipelineFile: PipelineFileSettings;
+}
+
+/** See `src/pipelines/limits.ts` and `src/pipelines/worker/file-checker.ts`. */
+export interface PipelineFileSettings {
+  maxBytes: number;
+  maxDepth: number;
+  maxNodes: number;
+  timeBudgetMs: number;
+  workers: number;
 }
 
 function urlSetting(name: string, raw: unknown, fallback: string): string {
@@ -162,5 +173,20 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     bitbucketApiUrl: urlSetting("PIPELINES_BITBUCKET_API_URL", env.PIPELINES_BITBUCKET_API_URL ?? pipelines.bitbucketApiUrl, "https://api.bitbucket.org"),
     forgeAppId: forgeAppIdSetting(env.PIPELINES_FORGE_APP_ID ?? pipelines.forgeAppId),
     forgeJwksUrl: urlSetting("PIPELINES_FORGE_JWKS_URL", env.PIPELINES_FORGE_JWKS_URL ?? pipelines.forgeJwksUrl, "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"),
+    pipelineFile: pipelineFileSettings(env, (pipelines.pipelineFile ?? {}) as Record<string, unknown>),
+  };
+}
+
+/**
+ * PIPELINES_FILE_MAX_BYTES, _MAX_DEPTH, _MAX_NODES, _TIME_BUDGET_MS, _WORKERS, or config.json
+ * `pipelines.pipelineFile.{maxBytes, maxDepth, maxNodes, timeBudgetMs, workers}`.
+ */
+function pipelineFileSettings(env: Env, json: Record<string, unknown>): PipelineFileSettings {
+  return {
+    maxBytes: intSetting("PIPELINES_FILE_MAX_BYTES", env.PIPELINES_FILE_MAX_BYTES ?? json.maxBytes, 128 * 1024, 1024, 16 * 1024 * 1024),
+    maxDepth: intSetting("PIPELINES_FILE_MAX_DEPTH", env.PIPELINES_FILE_MAX_DEPTH ?? json.maxDepth, 64, 8, 1000),
+    maxNodes: intSetting("PIPELINES_FILE_MAX_NODES", env.PIPELINES_FILE_MAX_NODES ?? json.maxNodes, 20_000, 100, 10_000_000),
+    timeBudgetMs: intSetting("PIPELINES_FILE_TIME_BUDGET_MS", env.PIPELINES_FILE_TIME_BUDGET_MS ?? json.timeBudgetMs, 3000, 50, 60_000),
+    workers: intSetting("PIPELINES_FILE_WORKERS", env.PIPELINES_FILE_WORKERS ?? json.workers, 1, 1, 4),
   };
 }

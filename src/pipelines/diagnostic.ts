@@ -37,11 +37,15 @@ export function formatDiagnostic(d: Diagnostic, file: string = DEFAULT_PIPELINE_
 
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
-/** Renders a config path for people: `pipelines.branches["feature/*"][0].step`. */
+/** Keys longer than this are cut in a rendered path (a hostile file may have a key of many kilobytes). */
+const MAX_KEY_SHOWN = 60;
+
+/** Renders a config path for people: `pipelines.branches["feature/*"][0].step`; a very long key is cut short. */
 export function formatConfigPath(path: ConfigPath): string {
   let out = "";
   for (const segment of path) {
     if (typeof segment === "number") out += `[${segment}]`;
+    else if (segment.length > MAX_KEY_SHOWN) out += `[${JSON.stringify(`${segment.slice(0, MAX_KEY_SHOWN - 20)}…`)} (${segment.length.toLocaleString("en-US")} characters)]`;
     else if (PLAIN_KEY.test(segment)) out += out === "" ? segment : `.${segment}`;
     else out += `[${JSON.stringify(segment)}]`;
   }

@@ -1,14 +1,26 @@
 /**
- * Turns a selected pipeline into the flat list of steps a shell runner executes.
+ * Turns a selected pipeline into the flat list of steps a runner executes.
  *
- * This runner runs each step's script as a shell process on its host, not in a container. So:
- * - `image` and `services` cannot be honoured: each affected step gets one warning saying so;
- * - a `pipe:` script item (a Docker container Bitbucket runs) becomes a shell line that fails with
- *   "pipes need a Docker runner; this runner executes steps as shell processes". We fail at that point
- *   rather than skip it, because a skipped pipe (often a deployment) would let the build report success
- *   for work that never happened. The step also gets a warning, so the plan shows it before it runs.
+ * The plan says what the file asks for; the runner decides, per executor, what it can honour: an `image`, the
+ * `services` and a `- pipe:` script item (a `PipeItem`, kept as written) run only on an executor with containers,
+ * and the runner says so itself (see `containerWarning` for the wording). What no executor can do is refused earlier,
+ * by validation (`parsePipelineFile`): shared pipelines (`import:`), child pipelines (`type: pipeline`), the
+ * `retry` failure strategy, sizes above 8x, LFS clones.
  */
-import type { ImageSpec, Plan, ScriptItem, PlanOptions, PlanStage, PipelineConfig, SelectedPipeline, ServiceSpec, StepCondition, StepPlan } from "./types";
+import { childPipelineUnsupported, importUnsupported } from "./support-rules";
+import type {
+  ImageSpec,
+  PipeItem,
+  Plan,
+  PlanOptions,
+  PlanStage,
+  PipelineConfig,
+  ScriptItem,
+  SelectedPipeline,
+  ServiceSpec,
+  StepCondition,
+  StepPlan,
+} from "./types";
 
 export { changesetMatches } from "./changesets";
 
@@ -17,8 +29,9 @@ export const DEFAULT_CLONE_DEPTH = 50;
 /** Bitbucket's step time limit, in minutes, when the file sets none. */
 export const DEFAULT_MAX_TIME_MINUTES = 120;
 
+/** Why an executor without containers cannot run a pipe (the runner's words). */
 export const PIPE_UNSUPPORTED = "pipes need a Docker runner; this runner executes steps as shell processes";
-export const CHILD_PIPELINE_UNSUPPORTED = "child pipelines (type: pipeline) are not supported; this runner executes steps as shell processes";
+/** Why an executor without containers cannot honour an image or services (the runner's words). */
 export const NOT_HONOURED = "this runner runs steps as shell processes on the host";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -71,11 +84,10 @@ export function imageSpec(image: unknown): ImageSpec | undefined {
   return spec;
 }
 
-/** A step's `size` (or the file's `options.size`): 1x, 2x, 4x, 8x… as a number; 1 when unset or unreadable. */
+/** A step's `size` (or the file's `options.size`): 1x, 2x, 4x or 8x as a number; undefined when unset (validation refuses others). */
 function sizeOf(value: unknown): number | undefined {
-  const m = typeof value === "string" ? /^(\d+)x$/.exec(value.trim()) : null;
-  const n = m ? Number(m[1]) : undefined;
-  return n !== undefined && n > 0 ? n : undefined;
+  const sizes: Record<string, number> = { "1x": 1, "2x": 2, "4x": 4, "8x": 8 };
+  return typeof value === "string" && Object.hasOwn(sizes, value) ? sizes[value] : undefined;
 }
 
 /** The services a step names, resolved from `definitions.services` (`docker` may be undefined there). */
@@ -100,9 +112,28 @@ function serviceSpecs(names: readonly string[], definitions: Record<string, unkn
   });
 }
 
-function oidcOf(value: unknown): { audiences: string[] } | undefined {
-  if (value === true) return { audiences: [] };
+/**
+ * `oidc: true` (the default audience, or `options.oidc`'s audiences), `oidc: {audiences: [...]}`, or `oidc: false`;
+ * a step that says nothing takes `options.oidc`. Undefined: no token.
+ */
+function oidcOf(value: unknown, fallback: { audiences: string[] } | undefined): { audiences: string[] } | undefined {
+  if (value === true) return { audiences: fallback?.audiences ?? [] };
   if (isRecord(value)) return { audiences: texts(value.audiences) };
+  if (value === false) return undefined;
+  return fallback;
+}
+
+/** `on-fail: {strategy: ignore}` → true, `{strategy: fail}` → false, anything else → undefined (not said). */
+function ignoresFailure(value: unknown): boolean | undefined {
+  if (!isRecord(value)) return undefined;
+  if (value.strategy === "ignore") return true;
+  if (value.strategy === "fail") return false;
+  return undefined;
+}
+
+function runsOnOf(value: unknown): string[] | undefined {
+  if (Array.isArray(value)) return texts(value);
+  if (typeof value === "string") return [value];
   return undefined;
 }
 
@@ -136,39 +167,48 @@ function quotedList(names: readonly string[]): string {
   return names.map((n) => `"${n}"`).join(", ");
 }
 
-/** The one warning for a step whose image or services cannot be honoured, or undefined. */
-export function containerWarning(image: string | undefined, services: readonly string[]): string | undefined {
+/**
+ * The words for a step whose image or services an executor cannot honour (`because` says why), or undefined when
+ * it asks for neither. The plan never adds it: the runner does, for the executors that need it.
+ */
+export function containerWarning(image: string | undefined, services: readonly string[], because: string = NOT_HONOURED): string | undefined {
   const parts: string[] = [];
   if (image !== undefined) parts.push(`image "${image}"`);
   if (services.length > 0) parts.push(`${services.length === 1 ? "service" : "services"} ${quotedList(services)}`);
   if (parts.length === 0) return undefined;
   const verb = parts.length > 1 || services.length > 1 ? "are" : "is";
-  return `${parts.join(" and ")} ${verb} ignored: ${NOT_HONOURED}`;
+  return `${parts.join(" and ")} ${verb} ignored: ${because}`;
 }
 
-/** Script items: text as written, numbers as text, empty items skipped, pipes as PipeItems (the runner runs them). */
-function scriptLines(script: unknown): ScriptItem[] {
+/** A pipe's `variables` as written: text as text, numbers and booleans as text, lists as lists of text. */
+function pipeVariables(value: unknown): Record<string, string | string[]> {
+  const variables: Record<string, string | string[]> = {};
+  if (!isRecord(value)) return variables;
+  for (const [name, raw] of Object.entries(value)) {
+    if (Array.isArray(raw)) variables[name] = texts(raw);
+    else {
+      const text = asText(raw);
+      // An empty value is skipped, as validation warns.
+      if (text !== undefined) variables[name] = text;
+    }
+  }
+  return variables;
+}
+
+/** Script items: text as written, numbers as text, empty items skipped, `- pipe:` items as pipes. */
+function scriptItems(script: unknown): ScriptItem[] {
   if (!Array.isArray(script)) return [];
-  const lines: ScriptItem[] = [];
+  const items: ScriptItem[] = [];
   for (const item of script) {
     const text = asText(item);
     if (text !== undefined) {
-      lines.push(text);
+      items.push(text);
     } else if (isRecord(item) && Object.hasOwn(item, "pipe")) {
-      const variables: Record<string, string | string[]> = {};
-      if (isRecord(item.variables)) {
-        for (const [name, value] of Object.entries(item.variables)) {
-          if (Array.isArray(value)) variables[name] = texts(value);
-          else {
-            const v = asText(value);
-            if (v !== undefined) variables[name] = v;
-          }
-        }
-      }
-      lines.push({ pipe: asText(item.pipe) ?? "?", variables });
+      const pipe: PipeItem = { pipe: asText(item.pipe) ?? "", variables: pipeVariables(item.variables) };
+      items.push(pipe);
     }
   }
-  return lines;
+  return items;
 }
 
 interface Defaults {
@@ -178,12 +218,15 @@ interface Defaults {
   cloneEnabled: boolean;
   size: number;
   runsOn: string[];
+  oidc?: { audiences: string[] };
   serviceDefinitions: Record<string, unknown>;
 }
 
 interface Placement {
   parallelGroup?: number;
   groupFailFast?: boolean;
+  /** `on-fail` of the enclosing parallel group or stage (a step's own wins). */
+  ignoreFailure?: boolean;
   stage?: PlanStage;
   stageCondition?: StepCondition;
 }
@@ -217,7 +260,8 @@ class Planner {
     }
     const group = this.parallelGroups++;
     const groupFailFast = isRecord(value) && value["fail-fast"] === true;
-    this.items(steps, `${label} (parallel)`, { ...placement, parallelGroup: group, groupFailFast });
+    const ignoreFailure = (isRecord(value) ? ignoresFailure(value["on-fail"]) : undefined) ?? placement.ignoreFailure;
+    this.items(steps, `${label} (parallel)`, { ...placement, parallelGroup: group, groupFailFast, ignoreFailure });
   }
 
   private stage(value: unknown, label: string): void {
@@ -236,7 +280,7 @@ class Planner {
     const condition = conditionOf(value.condition);
     if (condition) stage.condition = condition;
     this.stages.push(stage);
-    this.items(value.steps, `${label} (stage "${stage.name}")`, { stage, stageCondition: condition });
+    this.items(value.steps, `${label} (stage "${stage.name}")`, { stage, stageCondition: condition, ignoreFailure: ignoresFailure(value["on-fail"]) });
   }
 
   private step(value: unknown, placement: Placement): void {
@@ -248,13 +292,14 @@ class Planner {
     const name = asText(step.name);
     if (name === undefined) this.unnamed.add(index);
 
-    let script = scriptLines(step.script);
+    let script = scriptItems(step.script);
     if (step.type === "pipeline") {
-      const target = asText(step.custom);
-      script = [failingLine(CHILD_PIPELINE_UNSUPPORTED + (target ? ` (custom: ${target})` : ""))];
-      warnings.push(`${CHILD_PIPELINE_UNSUPPORTED}; the step fails`);
+      // Validation refuses child pipelines; a plan made from an unchecked file still must not run nothing quietly.
+      const unsupported = childPipelineUnsupported(asText(step.custom));
+      script = [failingLine(unsupported)];
+      warnings.push(`${unsupported}; the step fails`);
     }
-    const afterScript = scriptLines(step["after-script"]);
+    const afterScript = scriptItems(step["after-script"]);
 
     const image = imageSpec(step.image) ?? this.defaults.image;
     const services = texts(step.services);
@@ -274,8 +319,8 @@ class Planner {
       services: serviceSpecs(services, this.defaults.serviceDefinitions),
       size: sizeOf(step.size) ?? this.defaults.size,
       outputVariables: texts(step["output-variables"]),
-      ignoreFailure: isRecord(step["on-fail"]) && step["on-fail"].strategy === "ignore",
-      runsOn: Array.isArray(step["runs-on"]) ? texts(step["runs-on"]) : typeof step["runs-on"] === "string" ? [step["runs-on"]] : this.defaults.runsOn,
+      ignoreFailure: ignoresFailure(step["on-fail"]) ?? placement.ignoreFailure ?? false,
+      runsOn: runsOnOf(step["runs-on"]) ?? this.defaults.runsOn,
       failFast: placement.parallelGroup !== undefined && (typeof step["fail-fast"] === "boolean" ? step["fail-fast"] : placement.groupFailFast === true),
       cloneEnabled: cloneEnabledOf(step.clone) ?? this.defaults.cloneEnabled,
       warnings,
@@ -285,7 +330,7 @@ class Planner {
     const condition = conditionOf(step.condition) ?? placement.stageCondition;
     if (condition) plan.condition = condition;
     if (image !== undefined) plan.image = image;
-    const oidc = oidcOf(step.oidc);
+    const oidc = oidcOf(step.oidc, this.defaults.oidc);
     if (oidc) plan.oidc = oidc;
     if (placement.parallelGroup !== undefined) plan.parallelGroup = placement.parallelGroup;
     if (stage) {
@@ -348,19 +393,20 @@ export function planPipeline(config: PipelineConfig, selected: SelectedPipeline,
   const cloneEnabled = cloneEnabledOf(config.clone) ?? true;
   const maxTimeMinutes = positiveInteger(options["max-time"]) ?? opts.defaultMaxTimeMinutes ?? DEFAULT_MAX_TIME_MINUTES;
   const definitions = isRecord(config.definitions) ? config.definitions : {};
-  const runsOn = options["runs-on"];
   const planner = new Planner({
     maxTimeMinutes,
     image: imageSpec(config.image),
     dockerEverywhere: options.docker === true,
     cloneEnabled,
     size: sizeOf(options.size) ?? 1,
-    runsOn: Array.isArray(runsOn) ? texts(runsOn) : typeof runsOn === "string" ? [runsOn] : [],
+    runsOn: runsOnOf(options["runs-on"]) ?? [],
+    oidc: oidcOf(options.oidc, undefined),
     serviceDefinitions: isRecord(definitions.services) ? definitions.services : {},
   });
 
   if (selected.importRef !== undefined) {
-    planner.warnings.push(`"${selected.name}" imports the shared pipeline "${selected.importRef}"; shared pipelines are not supported, so nothing runs`);
+    // Validation refuses it; a plan made from an unchecked file says why nothing runs.
+    planner.warnings.push(`"${selected.name}": ${importUnsupported(selected.importRef)}; nothing runs`);
   }
   planner.items(selected.definition, selected.name);
   planner.nameUnnamedSteps();

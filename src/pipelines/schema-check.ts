@@ -16,7 +16,8 @@
  */
 import type { ErrorObject } from "ajv";
 import type { ConfigPath } from "./diagnostic";
-import { KNOWN_KEYS, pipelineSchema, type CompiledSchema, type SchemaNode } from "./schema";
+import { KNOWN_KEYS, pipelineSchema, TYPOS_WARN, type CompiledSchema, type SchemaNode } from "./schema";
+import { likelyMeant } from "./typos";
 
 export interface SchemaFinding {
   severity: "error" | "warning";
@@ -235,12 +236,28 @@ class SchemaWalker {
         } else if (isRecord(node.additionalProperties)) {
           this.walk(`${pointer}/additionalProperties`, value, [...path, key], depth + 1);
         } else if (known && !known.includes(key)) {
-          this.report("warning", [...path, key], `unknown key "${key}" is ignored (expected ${joinAlternatives(known.map((k) => `"${k}"`))})`);
+          this.unknownKey(key, known, node[TYPOS_WARN] === true, [...path, key]);
         }
       }
     }
     if (Array.isArray(data) && isRecord(node.items)) {
       data.forEach((item, i) => this.walk(`${pointer}/items`, item, [...path, i], depth + 1));
+    }
+  }
+
+  /**
+   * A key the schema does not list: a warning, unless it is a likely misspelling of a known key where a misspelt
+   * key would change what runs (see `relaxSchema`): then an error naming the key it probably meant.
+   */
+  private unknownKey(key: string, known: readonly string[], typosWarn: boolean, path: readonly Segment[]): void {
+    const meant = likelyMeant(key, known);
+    if (meant !== undefined && !typosWarn) {
+      this.report("error", path, `unknown key "${key}": did you mean "${meant}"? A misspelt key is ignored, so this would not do what it says`);
+    } else if (meant !== undefined) {
+      this.report("warning", path, `unknown key "${key}" is ignored; did you mean "${meant}"?`);
+    } else {
+      const expected = known.length <= 12 ? ` (expected ${joinAlternatives(known.map((k) => `"${k}"`))})` : "";
+      this.report("warning", path, `unknown key "${key}" is ignored${expected}`);
     }
   }
 

@@ -20,6 +20,12 @@ export type SchemaNode = Record<string, unknown>;
  */
 export const KNOWN_KEYS = "x-known-keys";
 
+/** Annotation added by `relaxSchema`: a misspelt key in this mapping is only a warning (see `relaxSchema`, 2.). */
+export const TYPOS_WARN = "x-typos-warn";
+
+/** A variable name as a shell (and Bitbucket) accepts it. */
+export const VARIABLE_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
+
 /** The official schema, as published. */
 export const officialSchema: SchemaNode = officialSchemaJson as unknown as SchemaNode;
 
@@ -39,7 +45,16 @@ function isNode(value: unknown): value is SchemaNode {
  *    apart inside a `oneOf`; we keep that by making the one key required.
  * 2. The top level and the `pipelines` section are open in the official schema; we annotate their known
  *    keys too, so a typo such as `pipeline:` or `branch:` gets a warning instead of being silently ignored.
- *    `bookmarks` (Mercurial, retired) is known there; a rule reports that it is ignored.
+ *    `bookmarks` (Mercurial, retired) is known there; a rule reports that it is ignored. A misspelling there
+ *    stays a warning (`TYPOS_WARN`): the rules already refuse a file whose pipelines cannot be found.
+ * 3. The mappings that say what a step does (a step, a stage, a parallel group, `clone`, `options`, artifacts,
+ *    conditions, services, caches, pipes, runtimes) are open in the official schema; we annotate their known keys,
+ *    so an unknown key there is reported: a likely misspelling of a known key (`triger`, `depoyment`, `scripts`,
+ *    `debth`) as an error, any other as a warning.
+ * 4. Keys Bitbucket has shipped since this copy of the schema: `output-variables`, `on-fail` (on a step, a stage
+ *    and a parallel group; strategies `fail`, `ignore` and `retry` with `maxRetryCount` 1–10), `oidc` as
+ *    `{audiences: [...]}` as well as `true` (on a step and in `options`, at most 10 audiences of at most 150
+ *    characters), and `options.runs-on`.
  */
 export function relaxSchema(schema: SchemaNode): SchemaNode {
   const relaxNode = (value: unknown): unknown => {
@@ -58,14 +73,80 @@ export function relaxSchema(schema: SchemaNode): SchemaNode {
   const relaxed = relaxNode(schema) as SchemaNode;
 
   const schemas = (relaxed.components as SchemaNode | undefined)?.schemas as SchemaNode | undefined;
-  const configuration = schemas?.pipelines_configuration;
-  if (isNode(configuration) && isNode(configuration.properties)) {
-    configuration[KNOWN_KEYS] = Object.keys(configuration.properties);
-    const pipelines = configuration.properties.pipelines;
-    if (isNode(pipelines) && isNode(pipelines.properties)) {
-      pipelines[KNOWN_KEYS] = [...Object.keys(pipelines.properties), "bookmarks"];
-    }
+  if (!isNode(schemas)) return relaxed;
+  const node = (value: unknown): SchemaNode | undefined => (isNode(value) ? value : undefined);
+  const propertiesOf = (value: SchemaNode | undefined): SchemaNode => {
+    if (!value) return {};
+    if (!isNode(value.properties)) value.properties = {};
+    return value.properties as SchemaNode;
+  };
+  const annotate = (target: SchemaNode | undefined, keys: readonly string[], typosWarn = false) => {
+    if (!target) return;
+    target[KNOWN_KEYS] = [...new Set(keys)];
+    if (typosWarn) target[TYPOS_WARN] = true;
+  };
+
+  const configuration = node(schemas.pipelines_configuration);
+  const top = propertiesOf(configuration);
+  annotate(configuration, Object.keys(top), true);
+  const pipelines = node(top.pipelines);
+  annotate(pipelines, [...Object.keys(propertiesOf(pipelines)), "bookmarks"], true);
+
+  // 4. Keys newer than this copy of the schema.
+  const audiences = {
+    type: "array",
+    minItems: 1,
+    maxItems: 10,
+    items: { type: "string", minLength: 1, maxLength: 150, title: "Audience" },
+  };
+  const oidc = {
+    description: "Enables the use of OpenID Connect, with the default audience (true) or the given ones.",
+    oneOf: [{ type: "boolean" }, { type: "object", properties: { audiences }, required: ["audiences"] }],
+  };
+  const onFail = {
+    title: "Failure strategy",
+    type: "object",
+    properties: {
+      strategy: { enum: ["fail", "ignore", "retry"], type: "string" },
+      maxRetryCount: { type: "integer", minimum: 1, maximum: 10 },
+    },
+    required: ["strategy"],
+  };
+  const stepBase = node(schemas.step_base);
+  const stepProperties = propertiesOf(stepBase);
+  stepProperties["output-variables"] = {
+    title: "Output variables",
+    description: "Variables the step may write to $BITBUCKET_PIPELINES_VARIABLES_PATH for the steps after it.",
+    type: "array",
+    minItems: 1,
+    items: { type: "string", pattern: VARIABLE_NAME },
+  };
+  stepProperties["on-fail"] = onFail;
+  stepProperties.oidc = oidc;
+  const options = node(top.options);
+  const optionProperties = propertiesOf(options);
+  optionProperties.oidc = oidc;
+  optionProperties["runs-on"] = { $ref: "#/components/schemas/runs_on" };
+  const stage = node(schemas.stage);
+  propertiesOf(stage)["on-fail"] = onFail;
+  const parallel = node(schemas.parallel_expanded);
+  propertiesOf(parallel)["on-fail"] = onFail;
+  const onFailNodes = [stepProperties["on-fail"], propertiesOf(stage)["on-fail"], propertiesOf(parallel)["on-fail"]];
+
+  // 3. What a step does: unknown keys are reported, misspellings as errors.
+  const stepKeys = [...Object.keys(stepProperties), "condition"];
+  annotate(node(schemas.step), stepKeys);
+  const stageStep = node(node(node(node(propertiesOf(stage).steps)?.items)?.properties)?.step);
+  annotate(stageStep, stepKeys);
+  annotate(stage, Object.keys(propertiesOf(stage)));
+  annotate(parallel, Object.keys(propertiesOf(parallel)));
+  annotate(options, Object.keys(optionProperties));
+  for (const name of ["clone", "artifacts_expanded", "artifacts_upload", "condition", "cache_expanded", "service", "runtime", "cloud", "pipe"]) {
+    const target = node(schemas[name]);
+    annotate(target, Object.keys(propertiesOf(target)));
   }
+  for (const target of onFailNodes) annotate(node(target), ["strategy", "maxRetryCount"]);
+  annotate(node(oidc.oneOf[1]), ["audiences"]);
   return relaxed;
 }
 
@@ -80,7 +161,7 @@ export const LOCAL_KEYWORDS = [
 export const STRUCTURAL_KEYWORDS = ["$ref", "allOf", "oneOf", "anyOf", "properties", "additionalProperties", "items"] as const;
 
 /** Keywords that only document (or identify) a schema. */
-export const ANNOTATION_KEYWORDS = ["$id", "$schema", "title", "description", "default", "example", "examples", "components", KNOWN_KEYS] as const;
+export const ANNOTATION_KEYWORDS = ["$id", "$schema", "title", "description", "default", "example", "examples", "components", KNOWN_KEYS, TYPOS_WARN] as const;
 
 /**
  * Every keyword used anywhere in a schema. A test compares this with the keywords `schema-check` understands,

@@ -3,6 +3,7 @@ import request from "supertest";
 import type { BitbucketCloud } from "../standin/cloud";
 import type { TestServer } from "../support/test-server";
 import { buildReaches, installWorld, stepLog, withStandinAndServer } from "../support/build-world";
+import type { Plan } from "../../src/pipelines";
 
 /** What a bitbucket-pipelines.yml asks for, as the shell runner honours it (or says it cannot). */
 describe("pipeline features on the shell runner", () => {
@@ -10,7 +11,9 @@ describe("pipeline features on the shell runner", () => {
   let server: TestServer;
   withStandinAndServer((b, s) => ((bb = b), (server = s)));
 
-  it("image and services: one warning at the top of the step's log; after-script gets BITBUCKET_EXIT_CODE after a failure", async () => {
+  // The plan hands the image and services to the runner as specs; which executor honours them, and the warning when
+  // one cannot, are the runner's (issue 15). This test checks the plan's side; the runner's tests check the warning.
+  it("image and services reach the build's plan as specs; after-script gets BITBUCKET_EXIT_CODE after a failure", async () => {
     const w = await installWorld(bb, server);
     const file = `image: node:20
 pipelines:
@@ -34,6 +37,10 @@ definitions:
     const lines = log.split("\n");
     assert.ok(lines.some((l) => /^\[pipelines\] warning: image "node:20" and service "postgres" are ignored: this runner's executor is "sandbox"/.test(l)), log);
     assert.equal(lines.filter((l) => l.includes("node:20")).length, 1, log);
+    const plan = JSON.parse(build.plan ?? "{}") as Plan;
+    assert.deepEqual(plan.steps[0]?.image, { name: "node:20" });
+    assert.deepEqual(plan.steps[0]?.services, [{ name: "postgres", image: { name: "postgres:16" }, variables: {} }]);
+    assert.deepEqual(plan.steps[0]?.warnings, []);
     assert.match(log, /after with 4/);
     assert.equal(build.stateReason, 'step "Test" failed with exit code 4');
   });

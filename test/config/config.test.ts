@@ -44,6 +44,16 @@ describe("configuration", () => {
     assert.deepEqual(c.allowedHosts, ["bitbucket.org"]);
   });
   it("a bad number names the setting", () => fails({ PIPELINES_CONCURRENCY_PER_TENANT: "lots" }, "PIPELINES_CONCURRENCY_PER_TENANT", /whole number/));
+  it("reads pipeline files within limits and a time budget, in one worker thread, unless told otherwise", () => {
+    assert.deepEqual(load({}).pipelineFile, { maxBytes: 131_072, maxDepth: 64, maxNodes: 20_000, timeBudgetMs: 3000, workers: 1 });
+    const c = load({ PIPELINES_FILE_MAX_NODES: "50000", PIPELINES_FILE_TIME_BUDGET_MS: "5000", PIPELINES_FILE_WORKERS: "2" });
+    assert.deepEqual([c.pipelineFile.maxNodes, c.pipelineFile.timeBudgetMs, c.pipelineFile.workers], [50_000, 5000, 2]);
+  });
+  it("a pipeline-file setting out of range names the setting", () => {
+    fails({ PIPELINES_FILE_TIME_BUDGET_MS: "10" }, "PIPELINES_FILE_TIME_BUDGET_MS", /from 50 to 60000/);
+    fails({ PIPELINES_FILE_WORKERS: "16" }, "PIPELINES_FILE_WORKERS", /from 1 to 4/);
+    fails({ PIPELINES_FILE_MAX_BYTES: "1mb" }, "PIPELINES_FILE_MAX_BYTES", /whole number/);
+  });
 
   it("the service exits with a message naming the setting (a database it cannot reach)", function () {
     this.timeout(60_000);

@@ -6,6 +6,7 @@ import {
   isExactPattern,
   matchGlob,
 } from "../../src/pipelines";
+import * as reference from "./glob-reference";
 
 describe("matchGlob", () => {
   const cases: [pattern: string, name: string, matches: boolean][] = [
@@ -136,5 +137,84 @@ describe("bestMatchingPattern", () => {
   it("ranks an alternation by the alternative that matched", () => {
     // `{main,x/*}` applies to `main` through its literal alternative (4 literals), beating `m*` (1 literal).
     assert.equal(bestMatchingPattern(["m*", "{main,x/*}"], "main"), "{main,x/*}");
+  });
+});
+
+/** A small seeded generator, so a failure can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomText(next: () => number, alphabet: string, maxLength: number): string {
+  const length = Math.floor(next() * (maxLength + 1));
+  let text = "";
+  for (let i = 0; i < length; i++) text += alphabet[Math.floor(next() * alphabet.length)];
+  return text;
+}
+
+describe("the glob automaton", () => {
+  it("agrees with the regular-expression matcher it replaced on 30,000 random small patterns and names", () => {
+    const next = random(20261124);
+    for (let i = 0; i < 30_000; i++) {
+      const pattern = randomText(next, "ab/*?{},\\.", 10);
+      const name = randomText(next, "ab/.{},*", 8);
+      const expected = reference.match(pattern, name);
+      assert.equal(matchGlob(pattern, name), expected, `case ${i}: ${JSON.stringify(pattern)} against ${JSON.stringify(name)}`);
+      assert.deepEqual(globSpecificity(pattern, name), reference.specificity(pattern, name), `case ${i}: specificity of ${JSON.stringify(pattern)} for ${JSON.stringify(name)}`);
+    }
+  });
+
+  it("agrees on names the random patterns are likely to match", () => {
+    const next = random(7);
+    for (let i = 0; i < 5_000; i++) {
+      const pattern = randomText(next, "a*{,}?", 12);
+      // Names made of the pattern's own characters match far more often than random ones.
+      const name = randomText(next, "aaa/", 10);
+      assert.equal(matchGlob(pattern, name), reference.match(pattern, name), `${JSON.stringify(pattern)} against ${JSON.stringify(name)}`);
+      assert.deepEqual(globSpecificity(pattern), reference.specificity(pattern), JSON.stringify(pattern));
+    }
+  });
+
+  /** Runs `work` and fails if it took longer than `ms` (a generous bound, not a benchmark). */
+  function within<T>(ms: number, work: () => T): T {
+    const started = performance.now();
+    const result = work();
+    const took = performance.now() - started;
+    assert.ok(took < ms, `took ${took.toFixed(0)} ms (bound ${ms} ms)`);
+    return result;
+  }
+
+  it("matches star patterns that make a backtracking matcher explode, at once", () => {
+    const branch = "a".repeat(30);
+    // The old matcher took about 5 s for 13 `*a`, four times more per extra `*a`.
+    assert.equal(within(200, () => matchGlob(`${"*a".repeat(13)}*b`, branch)), false);
+    assert.equal(within(200, () => matchGlob(`${"*a".repeat(16)}*b`, "a".repeat(40))), false);
+    assert.equal(within(200, () => matchGlob(`${"*a".repeat(64)}*b`, "a".repeat(255))), false);
+    assert.equal(within(200, () => matchGlob(`${"*a".repeat(16)}*`, "a".repeat(40))), true);
+    assert.equal(within(200, () => matchGlob(`${"**a".repeat(16)}**b`, `${"a/".repeat(100)}c`)), false);
+    assert.equal(within(200, () => bestMatchingPattern([`${"*a".repeat(16)}*b`, `${"*a".repeat(16)}*`], "a".repeat(40))), `${"*a".repeat(16)}*`);
+  });
+
+  it("matches a 32,768-character glob without a regular expression (the old one threw 'Regular expression too large')", () => {
+    const pattern = "{a,b}".repeat(6553) + "***";
+    assert.equal(pattern.length, 32_768);
+    assert.equal(within(2000, () => matchGlob(pattern, "a".repeat(255))), false);
+    assert.equal(within(2000, () => matchGlob(pattern, "ab".repeat(3276) + "a/x")), true);
+    assert.deepEqual(within(2000, () => globSpecificity(pattern)), { literals: 6553, doubleStars: 1, singleStars: 0 });
+  });
+
+  it("compiles deeply nested alternations without recursion", () => {
+    const pattern = "{a,".repeat(10_000) + "b" + "}".repeat(10_000);
+    assert.equal(within(2000, () => matchGlob(pattern, "b")), true);
+    assert.equal(matchGlob(pattern, "a"), true);
+    assert.equal(matchGlob(pattern, "ab"), false);
+    assert.deepEqual(globSpecificity(pattern, "b"), { literals: 1, doubleStars: 0, singleStars: 0 });
   });
 });

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  containerWarning,
   planPipeline,
   selectPipeline,
   type Plan,
+  type PipeItem,
   type PipelineConfig,
   type StepPlan,
   type Trigger,
@@ -173,8 +175,8 @@ pipelines:
     });
   });
 
-  describe("what a shell runner cannot honour", () => {
-    it("warns once per step about the image and services, global image included", () => {
+  describe("images, services and pipes: as written, for the runner to judge", () => {
+    it("carries the image and the services as specs, without warnings (the runner words them per executor)", () => {
       const plan = planFor(configOf(`
 image: node:20
 options:
@@ -183,31 +185,144 @@ definitions:
   services:
     postgres:
       image: postgres:16
+      memory: 512
+      variables:
+        POSTGRES_PASSWORD: pw
+        PORT: 5432
 pipelines:
   default:
     - step: { script: [a] }
-    - step: { image: { name: "python:3.12", username: u, password: p }, services: [postgres], script: [b] }
+    - step: { image: { name: "python:3.12", username: u, password: $PASS, run-as-user: 1000 }, services: [postgres], script: [b] }
 `));
-      assert.deepEqual(step(plan, 0).warnings, [], "what an executor ignores is said by the runner, which knows its executor");
-      assert.deepEqual(step(plan, 1).image, { name: "python:3.12", username: "u", password: "p" });
-      assert.deepEqual(step(plan, 1).services.map((s) => s.name), ["postgres", "docker"]);
-      assert.deepEqual(step(plan, 1).warnings, []);
+      assert.deepEqual(step(plan, 0).image, { name: "node:20" });
+      assert.deepEqual(step(plan, 0).services, [{ name: "docker", variables: {}, type: "docker" }]);
+      assert.deepEqual(step(plan, 1).image, { name: "python:3.12", username: "u", password: "$PASS", runAsUser: 1000 });
+      assert.deepEqual(step(plan, 1).services, [
+        { name: "postgres", image: { name: "postgres:16" }, variables: { POSTGRES_PASSWORD: "pw", PORT: "5432" }, memoryMb: 512 },
+        { name: "docker", variables: {}, type: "docker" },
+      ]);
+      assert.ok(plan.steps.every((s) => s.warnings.length === 0), JSON.stringify(plan.steps.map((s) => s.warnings)));
+      assert.deepEqual(plan.warnings, []);
     });
 
-    it("keeps a pipe as a pipe item with its variables, for the runner's executor to run or refuse", () => {
+    it("has no image warning for a real file with a global image (fixture 12)", () => {
+      const plan = planFor(fixtureConfig("12-atlassian-atlascode.yml"));
+      assert.deepEqual(step(plan, 0).image, { name: "node:20" });
+      assert.deepEqual(step(plan, 0).warnings, []);
+    });
+
+    it("words what an executor without containers cannot honour, for the runner to use", () => {
+      assert.equal(containerWarning("node:20", ["docker"]), 'image "node:20" and service "docker" are ignored: this runner runs steps as shell processes on the host');
+      assert.equal(containerWarning("node:20", []), 'image "node:20" is ignored: this runner runs steps as shell processes on the host');
+      assert.equal(containerWarning(undefined, ["a", "b"], "the sandbox has no containers"), 'services "a", "b" are ignored: the sandbox has no containers');
+      assert.equal(containerWarning(undefined, []), undefined);
+    });
+
+    it("turns a `- pipe:` item into a pipe with its variables as written (fixture 12)", () => {
       const plan = planFor(fixtureConfig("12-atlassian-atlascode.yml"), { kind: "custom", name: "build-e2e-image" });
       const only = step(plan, 0);
       assert.equal(only.name, "Build E2E Docker image");
       assert.equal(only.script.length, 2);
-      const pipe = only.script[1];
-      assert.ok(typeof pipe === "object" && pipe.pipe === "atlassian/docker-push-pipe:2.0.0", JSON.stringify(pipe));
-      assert.equal(pipe.variables.IMAGE_NAME, "atlassian/atlascode-e2e");
+      assert.equal(typeof only.script[0], "string");
+      assert.deepEqual(only.script[1], { pipe: "atlassian/docker-push-pipe:2.0.0", variables: { IMAGE_NAME: "atlassian/atlascode-e2e", TAGS: "$BITBUCKET_COMMIT latest" } });
       assert.deepEqual(only.warnings, []);
     });
 
-    it("fails a child-pipeline step", () => {
-      const plan = planFor(configOf(`pipelines:\n  default:\n    - step:\n        type: pipeline\n        custom: other\n`));
-      assert.match(String(step(plan, 0).script[0] ?? ""), /child pipelines .* not supported.*exit 1$/);
+    it("keeps numbers as text and lists as lists in pipe variables; an empty value is left out", () => {
+      const plan = planFor(configOf(`pipelines:\n  default:\n    - step:\n        script:\n          - echo before\n          - pipe: "it's/odd:1"\n            variables:\n              PORT: 8080\n              DEBUG: true\n              EXTRA_ARGS: ['--description', 'text with spaces', 3]\n              EMPTY:\n        after-script:\n          - pipe: atlassian/slack-notify:2.0.0\n`));
+      assert.deepEqual(step(plan, 0).script, [
+        "echo before",
+        { pipe: "it's/odd:1", variables: { PORT: "8080", DEBUG: "true", EXTRA_ARGS: ["--description", "text with spaces", "3"] } },
+      ]);
+      assert.deepEqual(step(plan, 0).afterScript, [{ pipe: "atlassian/slack-notify:2.0.0", variables: {} }]);
+    });
+  });
+
+  describe("step options an executor needs", () => {
+    const config = configOf(`
+options:
+  size: 2x
+  runs-on: [self.hosted, linux]
+  oidc:
+    audiences: [https://vault.example.com]
+pipelines:
+  default:
+    - step: { name: Defaults, script: [a] }
+    - step:
+        name: Own
+        size: 8x
+        runs-on: macos
+        oidc: { audiences: [sts.amazonaws.com, api://x] }
+        output-variables: [VERSION, IMAGE_TAG]
+        on-fail: { strategy: ignore }
+        clone: { depth: full, enabled: true }
+        script: [b]
+    - step: { name: NoToken, oidc: false, on-fail: { strategy: fail }, clone: { depth: 3 }, script: [c] }
+    - step: { name: DefaultAudience, oidc: true, script: [d] }
+    - parallel:
+        on-fail: { strategy: ignore }
+        steps:
+          - step: { name: Flaky, script: [e] }
+          - step: { name: Strict, on-fail: { strategy: fail }, script: [f] }
+    - stage:
+        on-fail: { strategy: ignore }
+        steps:
+          - step: { name: InStage, script: [g] }
+`);
+    const plan = planFor(config);
+    const byName = (name: string) => plan.steps.find((s) => s.name === name) as StepPlan;
+
+    it("takes size and runs-on from the step, else from options", () => {
+      assert.deepEqual([byName("Defaults").size, byName("Own").size], [2, 8]);
+      assert.deepEqual(byName("Defaults").runsOn, ["self.hosted", "linux"]);
+      assert.deepEqual(byName("Own").runsOn, ["macos"]);
+    });
+
+    it("gives an OIDC token with the step's audiences, else options.oidc's; `oidc: false` gives none", () => {
+      assert.deepEqual(byName("Defaults").oidc, { audiences: ["https://vault.example.com"] });
+      assert.deepEqual(byName("Own").oidc, { audiences: ["sts.amazonaws.com", "api://x"] });
+      assert.equal(byName("NoToken").oidc, undefined);
+      assert.deepEqual(byName("DefaultAudience").oidc, { audiences: ["https://vault.example.com"] });
+      const bare = planFor(configOf("pipelines:\n  default:\n    - step: {oidc: true, script: [a]}\n    - step: {script: [b]}\n"));
+      assert.deepEqual(bare.steps.map((s) => s.oidc), [{ audiences: [] }, undefined]);
+    });
+
+    it("lists output variables and reads the failure strategy of the step, its parallel group or its stage", () => {
+      assert.deepEqual(byName("Own").outputVariables, ["VERSION", "IMAGE_TAG"]);
+      assert.deepEqual(byName("Defaults").outputVariables, []);
+      assert.deepEqual(
+        ["Defaults", "Own", "NoToken", "Flaky", "Strict", "InStage"].map((n) => byName(n).ignoreFailure),
+        [false, true, false, true, false, true],
+      );
+    });
+
+    it("reads clone depth per step (full → 0)", () => {
+      assert.deepEqual([byName("Own").cloneDepth, byName("NoToken").cloneDepth, byName("Defaults").cloneDepth], [0, 3, undefined]);
+    });
+
+    it("reads real files: fixture 04's oidc, runs-on labels and sizes, fixture 03's options.runs-on and 4x", () => {
+      const prod = planFor(fixtureConfig("04-4Science-DSpace.yml"), { kind: "branch", branch: "prod/eu" });
+      const push = prod.steps.find((s) => s.name === "Build and Push Docker Image to ECR");
+      assert.ok(push);
+      assert.deepEqual(push.oidc, { audiences: [] });
+      assert.deepEqual(push.runsOn, ["self.hosted", "linux.arm64", "arm64.group"]);
+      assert.equal(push.size, 1);
+      assert.deepEqual(push.script[push.script.length - 1], {
+        pipe: "atlassian/aws-ecr-push-image:2.5.0",
+        variables: { AWS_OIDC_ROLE_ARN: "$AWS_OIDC_ROLE_ARN", AWS_DEFAULT_REGION: "$AWS_REGION", IMAGE_NAME: "dspace-cris", TAGS: "${BRANCH_NAME}-${HASH_COMMIT} ${BRANCH_NAME}-latest" },
+      });
+      const angular = planFor(fixtureConfig("03-4Science-dspace-angular.yml"), { kind: "branch", branch: "main-cris" });
+      assert.ok(angular.steps.every((s) => s.runsOn.join() === "self.hosted"), JSON.stringify(angular.steps.map((s) => s.runsOn)));
+      assert.ok(angular.steps.some((s) => s.size === 4), JSON.stringify(angular.steps.map((s) => s.size)));
+    });
+
+    it("still fails a child-pipeline step of an unchecked file (validation refuses it before any plan)", () => {
+      const plan = planPipeline(configOf("pipelines:\n  default:\n    - step: {script: [a]}\n"), {
+        name: "default",
+        key: "default",
+        definition: [{ step: { type: "pipeline", custom: "other" } }],
+      });
+      assert.match(String(step(plan, 0).script[0] ?? ""), /child pipelines \(type: pipeline\) are not supported by Pipelines for Bitbucket yet.*exit 1$/);
       assert.equal(step(plan, 0).warnings.length, 1);
     });
   });
@@ -220,7 +335,7 @@ pipelines:
       assert.deepEqual(step(plan, 0).caches, ["uv-deps", "pip-deps"]);
       assert.deepEqual([...new Set(plan.steps.map((s) => s.parallelGroup))], [undefined, 0, 1]);
       assert.deepEqual(step(plan, 2).image, { name: "ghcr.io/astral-sh/uv:latest-python3.9-bookworm-slim" });
-      assert.ok(plan.steps.every((s) => s.image !== undefined && s.warnings.length === 0), "every step has its image, and no warning (the runner words what its executor ignores)");
+      assert.ok(plan.steps.every((s) => s.image !== undefined && s.warnings.length === 0), "every step has its image, and no warning");
     });
 
     it("plans fixture 06's master branch: a parallel group, then steps, the last manual", () => {
@@ -249,15 +364,14 @@ pipelines:
       assert.equal(step(plan, 1).condition, undefined);
     });
 
-    it("skips fixture 04's empty script line and fails at its pipes", () => {
+    it("skips fixture 04's empty script line and keeps its pipes as pipes", () => {
       const plan = planFor(fixtureConfig("04-4Science-DSpace.yml"), { kind: "custom", name: "integration-tests-with-test-jars" });
       assert.equal(step(plan, 0).script.length, 3);
       assert.ok(step(plan, 0).script.every((line) => typeof line === "string" && line !== ""));
       const prod = planFor(fixtureConfig("04-4Science-DSpace.yml"), { kind: "branch", branch: "prod/eu" });
       const push = prod.steps.find((s) => s.name === "Build and Push Docker Image to ECR");
       assert.ok(push);
-      const last = push.script[push.script.length - 1];
-      assert.ok(typeof last === "object" && /^atlassian\/aws-ecr-push-image|^atlassian\//.test(last.pipe), JSON.stringify(last));
+      assert.equal((push.script[push.script.length - 1] as PipeItem).pipe, "atlassian/aws-ecr-push-image:2.5.0");
     });
 
     it("names the single unnamed step Build (fixture 15) and numbers unnamed steps otherwise", () => {
@@ -279,10 +393,11 @@ pipelines:
   });
 
   describe("pipeline-level warnings", () => {
-    it("warns that an imported pipeline cannot run", () => {
-      const plan = planFor(configOf("pipelines:\n  branches:\n    main:\n      import: shared:main:build\n"));
+    it("says an imported pipeline of an unchecked file cannot run (validation refuses it before any plan)", () => {
+      const config: PipelineConfig = { pipelines: { branches: { main: { import: "shared:main:build" } } } };
+      const plan = planFor(config);
       assert.deepEqual(plan.steps, []);
-      assert.match(plan.warnings[0] ?? "", /imports the shared pipeline "shared:main:build"/);
+      assert.match(plan.warnings[0] ?? "", /shared pipelines \(import: "shared:main:build"\) are not supported by Pipelines for Bitbucket yet/);
     });
 
     it("skips items it does not understand, saying which", () => {

@@ -4,7 +4,7 @@ import type { EngineContext } from "../../builds/engine-context";
 import { tenantOf } from "./tenant-auth";
 import { isSafeRefName } from "../../forges/events";
 import { badRequest, notFound } from "../../http/http-error";
-import { DEFAULT_PIPELINE_FILE, formatDiagnostic, parsePipelineFile, selectPipeline, type CustomVariable } from "../../pipelines";
+import { DEFAULT_PIPELINE_FILE, formatDiagnostic, type CustomVariable } from "../../pipelines";
 import { unlessBitbucketUnavailable } from "./forge-unavailable";
 
 export interface PipelinesJson {
@@ -39,19 +39,15 @@ export function applicationPipelinesGet(ctx: EngineContext) {
     const text = await unlessBitbucketUnavailable(() => forge.readFile(tenant, app.repository, commit, DEFAULT_PIPELINE_FILE));
     const body: PipelinesJson = { branch, commit, file: "missing", errors: [], branchPipeline: null, custom: [] };
     if (text !== null) {
-      const parsed = parsePipelineFile(text);
-      if (!parsed.ok) {
+      // A stranger's file: read off the event loop, within limits and a time budget.
+      const checked = await ctx.pipelineFiles.check({ text, triggers: [{ kind: "branch", branch }], listCustom: true });
+      if (!checked.ok) {
         body.file = "broken";
-        body.errors = parsed.errors.map((d) => formatDiagnostic(d));
+        body.errors = checked.errors.map((d) => formatDiagnostic(d));
       } else {
         body.file = "present";
-        body.branchPipeline = selectPipeline(parsed.config, { kind: "branch", branch })?.name ?? null;
-        const custom = parsed.config.pipelines.custom;
-        const names = custom && typeof custom === "object" && !Array.isArray(custom) ? Object.keys(custom) : [];
-        for (const name of names) {
-          const selected = selectPipeline(parsed.config, { kind: "custom", name });
-          if (selected) body.custom.push({ name, variables: selected.variables ?? [] });
-        }
+        body.branchPipeline = checked.selections[0]?.name ?? null;
+        body.custom = checked.custom;
       }
     }
     res.setHeader("Cache-Control", "no-store");
