@@ -46,7 +46,7 @@ function database(dir: string): { url: string; schema?: string } {
  * id), ends the same way.
  */
 describe("crash: kill -9 of the server right after it acknowledged 200 deliveries", function () {
-  this.timeout(60_000);
+  this.timeout(150_000); // 250 builds made from scratch after a kill: tens of seconds on a loaded machine
   let bb: BitbucketCloud;
   let tmp: string;
   let db: { url: string; schema?: string };
