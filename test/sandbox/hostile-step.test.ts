@@ -130,6 +130,42 @@ ${checks.map(([what, cmd]) => `            check ${q(what)} ${q(cmd)}`).join("\n
     if (keyBefore) assert.equal(createHash("sha256").update(fs.readFileSync(keyFile)).digest("hex"), keyBefore);
   });
 
+  it("links among its files never lead the runner out of them: artifacts and output variables travel as links, not as what they point to", async () => {
+    const w = await installWorld(bb, server, "links");
+    const keyFile = path.join(server.dataDir, "secret.key");
+    const file = `pipelines:
+  default:
+    - step:
+        name: Plant links
+        output-variables: [LEAK]
+        script:
+          - mkdir -p dist && echo real > dist/real.txt
+          - ln -s ${q(keyFile)} dist/key
+          - ln -s ${q(server.dataDir)} dist/data
+          - ln -s ${q(keyFile)} "$BITBUCKET_PIPELINES_VARIABLES_PATH"
+        artifacts:
+          - dist/**
+    - step:
+        name: Look
+        script:
+          - cat dist/real.txt
+          - echo "key is a link to $(readlink dist/key)"
+          - if cat dist/key 2>/dev/null; then echo "GOT THE KEY"; fi
+          - if ls dist/data/ 2>/dev/null | grep .; then echo "GOT THE DATA DIRECTORY"; fi
+          - echo "LEAK=[$LEAK]"
+`;
+    const { commit } = await bb.pushAndNotify(server.url, w.clientKey, w.workspace, w.slug, { files: { "bitbucket-pipelines.yml": file }, message: "links" });
+    const build = await buildReaches(server, w.applicationId, commit.hash, ["SUCCESSFUL", "FAILED"], 60_000);
+    const first = await stepLog(server, build.id, 0);
+    const second = await stepLog(server, build.id, 1);
+    assert.equal(build.state, "SUCCESSFUL", `${first}\n${second}`);
+    assert.match(first, /warning: \.pipelines-output-variables is not a regular file; no output variables are passed on/);
+    assert.match(second, /^real$/m);
+    assert.match(second, new RegExp(`key is a link to ${keyFile.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+    assert.doesNotMatch(second, /^(GOT THE KEY|GOT THE DATA DIRECTORY)$/m);
+    assert.match(second, /LEAK=\[\]/);
+  });
+
   it("cannot take more memory than its size gives it: the step fails saying it ran out of memory", async () => {
     const w = await installWorld(bb, server, "mem");
     const file = `pipelines:\n  default:\n    - step:\n        name: Hog\n        script:\n          - a=$(head -c 200000000 /dev/zero | tr '\\0' a); echo "held \${#a}"\n`;
