@@ -145,7 +145,7 @@ export async function createBuild(ctx: EngineContext, tenant: Tenant, app: Appli
           { tenantId: tenant.id, buildId: b.id, index: 0, name: "Pipeline file", state: "FAILED", manual: false, logBytes: data.length, startedAt: now, finishedAt: now },
           { transaction: tx },
         );
-        await models.LogChunk.create({ stepId: step.id, offset: 0, data }, { transaction: tx });
+        await models.LogChunk.create({ stepId: step.id, offset: 0, data, createdAt: now }, { transaction: tx });
         await queueCommitStatus(models, b, app.repository, forge.buildPageUrl(tenant, app.repository, b), "FAILED", pipeline.reason, tx);
         return b;
       }

@@ -36,6 +36,35 @@ export interface StepStartInfo {
   executor: "sandbox" | "container" | "host";
 }
 
+/** One failed test of a step's reports (each text already cut to what the server keeps). */
+export interface TestFailure {
+  /** The suite (or class) it belongs to. */
+  suite: string;
+  name: string;
+  /** The failure's message (`message` attribute), or its kind when it has none. */
+  message: string;
+  /** The first 2,000 characters of what it printed: the failure's text (stack trace), then its system-out and system-err. */
+  output: string;
+}
+
+/** What the JUnit/xUnit reports found after a step say, summed over its report files. */
+export interface TestReportSummary {
+  /** Report files read. */
+  files: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** The first failures (at most 100), in the order of the files. */
+  failures: TestFailure[];
+  /** Report files that could not be read (the step's log says which and why). */
+  unreadable: number;
+}
+
+/** At most this many failures are kept per step (Bitbucket shows the first 100 too). */
+export const MAX_TEST_FAILURES = 100;
+/** A failure's output is kept up to this many characters. */
+export const MAX_FAILURE_OUTPUT = 2000;
+
 export type ReportedStepState = "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED";
 
 export interface LeaseRef {
@@ -69,6 +98,11 @@ export interface RunnerProtocol {
   /** Stores a piece of the step's log at a byte offset; sending the same chunk twice stores it once. */
   appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void>;
   stepFinished(lease: LeaseRef, stepIndex: number, result: { state: ReportedStepState; exitCode: number | null }): Promise<void>;
+  /**
+   * The test reports the runner found after the step's run (before `stepFinished`); sent only when there were any.
+   * Sending it again replaces what was stored for the step.
+   */
+  testReport(lease: LeaseRef, stepIndex: number, report: TestReportSummary): Promise<void>;
   /** The job ended: ran out of steps, a step failed, the build was stopped, or `pausedAt` a manual step. */
   jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void>;
   /**
