@@ -416,7 +416,7 @@
     }
     if (cursor === "" && Date.now() - lastList >= 10000) {
       lastList = Date.now();
-      regions(["list", "chart"]).catch(function () {});
+      regions(["list", "chart", "badge"]).catch(function () {});
     }
   }, 1000);
 

@@ -289,7 +289,7 @@ export function testsView(reports: readonly { stepIndex: number; stepName: strin
   const steps = [...reports]
     .sort((a, b) => a.stepIndex - b.stepIndex)
     .map((r) => {
-      let failures: TestFailure[] = [];
+      let failures: TestFailure[];
       try {
         failures = JSON.parse(r.failures) as TestFailure[];
       } catch {

@@ -9,6 +9,7 @@ import { buildDetailView, buildView, formatDuration, formatTime, relativeTime, t
 import { buildExtras } from "./build-extras";
 import { runnerNotes, type RunnerNotes } from "./log-lines";
 import { badgeUrl } from "../badge/badge-url";
+import { badgeBuild } from "../badge/badge-build";
 import { knownMainBranch } from "./main-branch";
 import type { PageDeps } from "./page-deps";
 import { bitbucketLinks, repositoryApplication } from "./repository-application";
@@ -184,7 +185,13 @@ export async function buildsModel(deps: PageDeps, tenant: Tenant, repo: { fullNa
   if (q.regions.has("badge")) {
     const badgeBranch = branch ?? knownMainBranch(app, tenant, deps.log) ?? "main";
     const imageUrl = badgeUrl(deps.baseUrl, app.badgeToken, badgeBranch);
-    out.badge = { branch: badgeBranch, imageUrl, markdown: `[![Pipelines: ${badgeBranch}](${imageUrl})](${links.buildsPage()})` };
+    work.push(
+      badgeBuild(models, app.id, badgeBranch).then(({ build, running }) => {
+        // The page's own copy names what it shows: a build that finishes makes it a new address, fetched at once.
+        const shown = `${imageUrl}?v=${build ? `${build.id}-${build.state}` : running ? "running" : "none"}`;
+        out.badge = { branch: badgeBranch, imageUrl: shown, markdown: `[![Pipelines: ${badgeBranch}](${imageUrl})](${links.buildsPage()})` };
+      }),
+    );
   }
   await Promise.all(work);
   return { repository, buildsUrl: links.buildsPage(), app: out };
