@@ -30,7 +30,7 @@ async function inProcess(run: () => Promise<number> | number) {
   const write = process.stdout.write;
   console.log = (...a: unknown[]) => void out.push(a.join(" "));
   console.error = (...a: unknown[]) => void err.push(a.join(" "));
-  process.stdout.write = ((chunk: string) => out.push(String(chunk).replace(/\n$/, ""))) as typeof process.stdout.write;
+  process.stdout.write = ((chunk: string) => out.push(String(chunk).replace(/\n$/, "")) > 0) as typeof process.stdout.write;
   try {
     const status = await run();
     return { status, out: out.join("\n"), err: err.join("\n") };
