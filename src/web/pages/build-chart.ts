@@ -52,15 +52,18 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
- * The top of the scale: the longest build, unless one build is far longer than the rest — then three times the
- * median or the 90th percentile, whichever is more, so one long build cannot flatten every other bar (it is drawn to
+ * The top of the scale: the longest build, unless one build is far longer than the rest (over twice what follows, among
+ * five builds or more) — then 1.5 times the median
+ * or 1.25 times the 90th percentile, whichever is more, so one long build cannot flatten every other bar (it is drawn to
  * the top with a break mark, and its label says how long it took). Rounded up to a whole number of ticks.
  */
 export function chartScale(durations: readonly number[], format: (ms: number) => string): { max: number; ticks: { value: number; label: string }[] } {
   const sorted = durations.filter((d) => d > 0).sort((a, b) => a - b);
   const longest = sorted.at(-1) ?? 1000;
-  const cap = Math.max(3 * quantile(sorted, 0.5), quantile(sorted, 0.9));
-  const top = Math.max(1000, Math.min(longest, cap || longest));
+  const cap = Math.max(1.5 * quantile(sorted, 0.5), 1.25 * quantile(sorted, 0.9));
+  // Only a real outlier (more than twice the cap, among enough builds to say what is usual) is cut off.
+  const outlier = sorted.length >= 5 && longest > 2 * cap;
+  const top = Math.max(1000, outlier ? cap : longest);
   const step = STEPS.find((s) => top / s <= 4) ?? Math.ceil(top / 4 / 3_600_000) * 3_600_000;
   const max = Math.ceil(top / step) * step;
   const ticks = [];
