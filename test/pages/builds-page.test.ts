@@ -118,6 +118,8 @@ describe("builds page", () => {
     const steps = [...res.text.matchAll(/data-testid="step" data-step-index="(\d+)" data-state="(\w+)"/g)].map((m) => [m[1], m[2]]);
     assert.deepEqual(steps, [["0", "SUCCESSFUL"], ["1", "WAITING"]]);
     assert.match(res.text, /data-testid="step-duration">1 min 05 s</);
+    // A paused build's duration leaves out the wait for its manual step, which is shown on its own.
+    assert.match(view, /data-testid="build-wait">\(and [\w ]+ waiting for someone to run a manual step\)</);
     assert.match(res.text, /deploys to production/);
     assert.match(res.text, /data-action="run-step" data-step-index="1" data-testid="step-run"/);
     assert.match(view, /data-testid="build-cancel"/);
