@@ -54,7 +54,7 @@
     return window.PipelinesForge.invoke({ path: "/forge/ui" + path, method: method, body: body }).then(function (r) {
       var status = r.status || 500;
       var payload = r.body;
-      var text = accept === "text/html" && payload && typeof payload.html === "string" ? payload.html : payload === undefined || payload === null ? "" : JSON.stringify(payload);
+      var text = accept === "text/html" && payload && typeof payload.html === "string" ? payload.html : payload === undefined || payload === null ? "" : accept === "text/plain" && typeof payload === "string" ? payload : JSON.stringify(payload);
       return new Response(status === 204 ? null : text, { status: status, headers: { "Content-Type": accept } });
     });
   }
