@@ -402,7 +402,12 @@
       regions(["build"]).catch(fail);
     }
   }
-  P.onPopState(applyState);
+  // Back to the entry the page was opened with: inside Bitbucket that entry has no state of its own (#!…), it is what
+  // the module's address showed at first; standalone every entry's address says it all.
+  var initial = null;
+  P.onPopState(function (s) {
+    applyState(!P.session && initial && !(s.build || s.branch || s.state) ? initial : s);
+  });
 
   // A running build's steps change; the list gains builds. Refresh them while the page is visible.
   var lastBuild = Date.now();
@@ -423,14 +428,19 @@
   var filterForm = $("builds-filter");
   filters = { branch: filterForm.elements.branch.value.trim(), state: filterForm.elements.state.value };
   var shown = buildView();
+  initial = { build: shown ? shown.getAttribute("data-build-id") : "", branch: filters.branch, state: filters.state };
   if (shown) {
     current.build = shown.getAttribute("data-build-id");
     afterBuildSwap();
     openLog(shown.getAttribute("data-selected-step"));
   } else {
-    // Inside Bitbucket the page's own address carries no state: the host's address may (Back, a reload).
-    P.readState(function (s) {
-      if (s && (s.build || s.branch || s.state)) applyState(s);
-    });
+    afterBuildSwap();
   }
+  // Inside Bitbucket the frame's address is the module's (a status link's ?build=); the host's address holds what was
+  // opened since (#!build=…), and wins after a reload. Standalone the address is the page's own: nothing changes.
+  P.readState(function (s) {
+    if (!s || !(s.build || s.branch || s.state)) return;
+    var differs = (s.build && s.build !== current.build) || (s.branch || "") !== filters.branch || (s.state || "") !== filters.state;
+    if (differs) applyState(s);
+  });
 })();

@@ -196,6 +196,17 @@ describe("a build's page in chromium", function () {
     await page.goBack();
     await again.locator(`[data-testid="build-view"][data-build-id="${buildId}"]`).waitFor();
 
+    // Opened from a commit status's link (?build= in the module's address), then another build: a reload shows the other.
+    await page.goto(buildsUrl(`?build=${buildId}`));
+    const linked = appFrame(page);
+    await linked.locator(`[data-testid="build-view"][data-build-id="${buildId}"]`).waitFor();
+    await linked.locator(`[data-testid="build-open"][data-build-id="${other.id}"]`).click();
+    await page.waitForURL(new RegExp(`#!build=${other.id}$`));
+    await page.reload();
+    await appFrame(page).locator(`[data-testid="build-view"][data-build-id="${other.id}"]`).waitFor();
+    await page.goBack();
+    await appFrame(page).locator(`[data-testid="build-view"][data-build-id="${buildId}"]`).waitFor();
+
     await again.getByTestId("filter-state").selectOption("FAILED");
     await again.getByTestId("filter-apply").click();
     await page.waitForURL(/state=FAILED/);
