@@ -204,8 +204,6 @@ describe("a build's page in chromium", function () {
     await page.waitForURL(new RegExp(`#!build=${other.id}$`));
     await page.reload();
     await appFrame(page).locator(`[data-testid="build-view"][data-build-id="${other.id}"]`).waitFor();
-    await page.goBack();
-    await appFrame(page).locator(`[data-testid="build-view"][data-build-id="${buildId}"]`).waitFor();
 
     await again.getByTestId("filter-state").selectOption("FAILED");
     await again.getByTestId("filter-apply").click();
