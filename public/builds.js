@@ -1,6 +1,8 @@
-/* global clearTimeout, setInterval */
-// The builds page: filters and pages of the list, a build with its steps, its live log (server-sent events, resumed
-// by byte offset), search, follow, and the actions Cancel, Re-run and Run (manual step).
+/* global clearTimeout, setInterval, URL */
+// The builds page: filters and pages of the list (kept in the address), a build with its steps in a column and the
+// selected step's live log beside them (server-sent events, resumed by byte offset; search, follow, timestamps,
+// download), its Tests tab, and the actions Stop (after a confirmation), Re-run and Run (manual step), each answered
+// with a message. Opening a build updates the address, so reload, Back and sharing show the same build.
 (function () {
   "use strict";
   var P = window.Pipelines;
@@ -9,7 +11,7 @@
   var repo = root.getAttribute("data-repository");
   var filters = { branch: "", state: "" };
   var cursor = "";
-  var current = { build: null, step: null };
+  var current = { build: null, step: null, tab: "log" };
   var stream = { source: null, lastId: null, lines: 0, retry: null };
   var searchTimer = null;
 
@@ -29,12 +31,29 @@
     return P.fragment("/fragments/builds" + P.query(params)).then(function (doc) {
       names.forEach(function (name) {
         P.swap(doc, name);
+        // A build is three regions: its header, its steps column and its tests.
+        if (name === "build") {
+          P.swap(doc, "build-steps");
+          P.swap(doc, "build-tests");
+        }
       });
+      if (names.indexOf("build") >= 0) afterBuildSwap();
+      P.refreshTimes();
     });
   }
 
   function buildView() {
     return $("build-view");
+  }
+
+  // ---- the address: filters and the open build ------------------------------------------------------------------
+
+  function state() {
+    return { build: current.build || "", branch: filters.branch, state: filters.state };
+  }
+
+  function remember() {
+    P.pushState(state());
   }
 
   // ---- the live log ----------------------------------------------------------------------------------------------
@@ -73,13 +92,25 @@
     $("log-matches").textContent = q ? log.querySelectorAll(".log-match").length + " matching lines" : "";
   }
 
-  /** Appends server-rendered lines (escaped, colours as classes), numbers them, filters them, follows the tail. */
+  function pad(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  /** `14:03:27` in the reader's time zone, from the time the line reached the server. */
+  function clock(ms) {
+    var d = new Date(ms);
+    return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+  }
+
+  /** Appends server-rendered lines (escaped, colours as classes), numbers and times them, filters them, follows the tail. */
   function append(html) {
     var tpl = document.createElement("template");
     tpl.innerHTML = html;
     var lines = Array.prototype.slice.call(tpl.content.querySelectorAll(".log-line"));
     lines.forEach(function (line) {
       line.setAttribute("data-n", String(++stream.lines));
+      var t = Number(line.getAttribute("data-t"));
+      line.setAttribute("data-time", t ? clock(t) : "");
     });
     if (search.value.trim()) applySearch(lines);
     log.appendChild(tpl.content);
@@ -121,6 +152,11 @@
       });
   }
 
+  function stepName(step) {
+    var el = root.querySelector('[data-testid="step"][data-step-index="' + step + '"] .step-title');
+    return el ? el.textContent : "Step " + (Number(step) + 1);
+  }
+
   /** Shows the log of a step of the current build, from its start. */
   function openLog(step) {
     var build = buildView();
@@ -131,32 +167,85 @@
     current.build = build.getAttribute("data-build-id");
     current.step = String(step);
     markSelected();
-    var name = build.querySelector('[data-testid="step"][data-step-index="' + step + '"] [data-testid="step-log"]');
-    $("log-title").textContent = name ? name.textContent : "Step " + step;
-    $("log-panel").hidden = false;
+    $("log-title").textContent = stepName(step);
     status("Connecting…");
     connect(current.build, current.step);
   }
 
   function markSelected() {
-    root.querySelectorAll('[data-testid="step"]').forEach(function (li) {
-      li.classList.toggle("selected", li.getAttribute("data-step-index") === current.step);
+    root.querySelectorAll('[data-testid="step"]').forEach(function (el) {
+      var on = el.getAttribute("data-step-index") === current.step;
+      el.classList.toggle("selected", on);
+      var button = el.querySelector('[data-testid="step-log"]');
+      if (button) button.setAttribute("aria-current", on ? "true" : "false");
     });
+  }
+
+  /** Downloads the selected step's whole log as a file (the app's API needs the token, so it comes as a blob). */
+  function downloadLog(button) {
+    if (!current.build || current.step === null) return P.message("Open a step to download its log.", "error");
+    var name = stepName(current.step);
+    button.disabled = true;
+    P.message("Downloading the log of " + name + "…");
+    P.download("/api/builds/" + current.build + "/steps/" + current.step + "/log/download")
+      .then(function (file) {
+        var a = document.createElement("a");
+        var url = URL.createObjectURL(file.blob);
+        a.href = url;
+        a.download = file.name;
+        a.hidden = true;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () {
+          URL.revokeObjectURL(url);
+        }, 10000);
+        P.message("Downloaded " + file.name + " (" + Math.max(1, Math.round(file.blob.size / 1024)) + " KB).", "success");
+      })
+      .catch(fail)
+      .then(function () {
+        button.disabled = false;
+      });
+  }
+
+  // ---- tabs: Log and Tests ---------------------------------------------------------------------------------------
+
+  function showTab(name, focus) {
+    current.tab = name === "tests" ? "tests" : "log";
+    root.querySelectorAll('[role="tab"]').forEach(function (tab) {
+      var on = tab.getAttribute("data-tab") === current.tab;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.setAttribute("tabindex", on ? "0" : "-1");
+      if (on && focus) tab.focus();
+    });
+    $("log-panel").hidden = current.tab !== "log";
+    $("tests-panel").hidden = current.tab !== "tests";
   }
 
   // ---- a build ---------------------------------------------------------------------------------------------------
 
-  function openBuild(id) {
+  /** After the build's regions were replaced: the body shown or hidden, the selected step and tab kept. */
+  function afterBuildSwap() {
+    var build = buildView();
+    $("build-body").hidden = !build;
+    markSelected();
+    showTab(current.tab);
+  }
+
+  function openBuild(id, keepAddress) {
     search.value = "";
     return regions(["build"], { build: id })
       .then(function () {
         var build = buildView();
         if (!build) {
-          $("log-panel").hidden = true;
           closeStream();
+          current.build = null;
           return;
         }
+        current.tab = "log";
+        showTab("log");
         openLog(build.getAttribute("data-selected-step"));
+        if (!keepAddress) remember();
         root.scrollIntoView();
       })
       .catch(fail);
@@ -166,7 +255,6 @@
     if (!current.build) return Promise.resolve();
     var wasFinished = buildView() && buildView().getAttribute("data-finished") === "true";
     return regions(["build"], { build: current.build }).then(function () {
-      markSelected();
       var build = buildView();
       if (build && build.getAttribute("data-finished") === "true" && !wasFinished) return regions(["list", "chart"], { cursor: cursor });
     });
@@ -180,6 +268,11 @@
     });
   }
 
+  function number() {
+    var build = buildView();
+    return build ? build.getAttribute("data-number") : "";
+  }
+
   root.addEventListener("click", function (e) {
     var el = e.target.closest("[data-action]");
     if (!el) return;
@@ -189,31 +282,46 @@
       e.preventDefault();
       openBuild(el.getAttribute("data-build-id"));
     } else if (action === "show-log") {
+      showTab("log");
       openLog(step);
+    } else if (action === "tab") {
+      showTab(el.getAttribute("data-tab"));
     } else if (action === "cancel") {
+      // Stopping a build cannot be undone: ask first.
+      $("cancel-confirm").hidden = false;
+      $("cancel-yes").focus();
+    } else if (action === "cancel-dismissed") {
+      $("cancel-confirm").hidden = true;
+      P.message("Build #" + number() + " keeps running.");
+    } else if (action === "cancel-confirmed") {
+      var n = number();
       act(el, "POST", "/api/builds/" + current.build + "/cancel")
         .then(function () {
-          P.message("Build stopped.", "success");
+          P.message("Build #" + n + " stopped.", "success");
           return refreshBuild();
         })
         .catch(fail);
     } else if (action === "rerun") {
       act(el, "POST", "/api/builds/" + current.build + "/rerun")
         .then(function (build) {
-          P.message("Build #" + build.number + " started.", "success");
+          P.message("Build #" + build.number + " started: a re-run of #" + number() + ".", "success");
           return openBuild(build.id).then(function () {
             return regions(["list", "chart"], { cursor: cursor });
           });
         })
         .catch(fail);
     } else if (action === "run-step") {
+      var name = stepName(step);
       act(el, "POST", "/api/builds/" + current.build + "/steps/" + step + "/run")
         .then(function () {
+          P.message("Step " + name + " is queued to run.", "success");
           return refreshBuild().then(function () {
             openLog(step);
           });
         })
         .catch(fail);
+    } else if (action === "download-log") {
+      downloadLog(el);
     } else if (action === "page") {
       cursor = el.getAttribute("data-cursor") || "";
       regions(["list"], { cursor: cursor }).catch(fail);
@@ -238,10 +346,26 @@
     }
   });
 
+  root.addEventListener("keydown", function (e) {
+    // Arrow keys move between the tabs (the tab pattern of WAI-ARIA).
+    if (e.target.getAttribute("role") !== "tab" || (e.key !== "ArrowRight" && e.key !== "ArrowLeft")) return;
+    showTab(current.tab === "log" ? "tests" : "log", true);
+  });
+
+  root.addEventListener("change", function (e) {
+    if (e.target.getAttribute("data-action") === "timestamps") log.classList.toggle("show-times", e.target.checked);
+  });
+
   function filter(form) {
     filters = { branch: form.elements.branch.value.trim(), state: form.elements.state.value };
     cursor = "";
-    regions(["list", "chart", "badge"]).catch(fail);
+    remember();
+    regions(["list", "chart", "badge"])
+      .then(function () {
+        var rows = root.querySelectorAll('[data-testid="build-row"]').length;
+        P.message(filters.branch || filters.state ? rows + " build" + (rows === 1 ? "" : "s") + " shown" + (filters.branch ? " of " + filters.branch : "") + (filters.state ? ", " + filters.state.toLowerCase() : "") + "." : "All builds shown.");
+      })
+      .catch(fail);
   }
 
   root.addEventListener("submit", function (e) {
@@ -260,6 +384,31 @@
     follow.checked = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
   });
 
+  /** Shows what an address says: its filters and its build (Back, Forward, a shared link inside Bitbucket). */
+  function applyState(s) {
+    var form = $("builds-filter");
+    var changed = (s.branch || "") !== filters.branch || (s.state || "") !== filters.state;
+    if (changed) {
+      form.elements.branch.value = s.branch || "";
+      form.elements.state.value = s.state || "";
+      filters = { branch: s.branch || "", state: s.state || "" };
+      cursor = "";
+      regions(["list", "chart", "badge"]).catch(fail);
+    }
+    if (s.build && s.build !== current.build) openBuild(s.build, true);
+    else if (!s.build && current.build) {
+      closeStream();
+      current.build = null;
+      regions(["build"]).catch(fail);
+    }
+  }
+  // Back to the entry the page was opened with: inside Bitbucket that entry has no state of its own (#!…), it is what
+  // the module's address showed at first; standalone every entry's address says it all.
+  var initial = null;
+  P.onPopState(function (s) {
+    applyState(!P.session && initial && !(s.build || s.branch || s.state) ? initial : s);
+  });
+
   // A running build's steps change; the list gains builds. Refresh them while the page is visible.
   var lastBuild = Date.now();
   var lastList = Date.now();
@@ -272,12 +421,26 @@
     }
     if (cursor === "" && Date.now() - lastList >= 10000) {
       lastList = Date.now();
-      regions(["list", "chart"]).catch(function () {});
+      regions(["list", "chart", "badge"]).catch(function () {});
     }
   }, 1000);
 
   var filterForm = $("builds-filter");
   filters = { branch: filterForm.elements.branch.value.trim(), state: filterForm.elements.state.value };
   var shown = buildView();
-  if (shown) openLog(shown.getAttribute("data-selected-step"));
+  initial = { build: shown ? shown.getAttribute("data-build-id") : "", branch: filters.branch, state: filters.state };
+  if (shown) {
+    current.build = shown.getAttribute("data-build-id");
+    afterBuildSwap();
+    openLog(shown.getAttribute("data-selected-step"));
+  } else {
+    afterBuildSwap();
+  }
+  // Inside Bitbucket the frame's address is the module's (a status link's ?build=); the host's address holds what was
+  // opened since (#!build=…), and wins after a reload. Standalone the address is the page's own: nothing changes.
+  P.readState(function (s) {
+    if (!s || !(s.build || s.branch || s.state)) return;
+    var differs = (s.build && s.build !== current.build) || (s.branch || "") !== filters.branch || (s.state || "") !== filters.state;
+    if (differs) applyState(s);
+  });
 })();

@@ -1,4 +1,4 @@
-/* global DOMParser, clearTimeout, Response */
+/* global DOMParser, clearTimeout, setInterval, Response, URL */
 // Shared by the pages' scripts (served from /static; the pages have no inline script): how to authenticate, the
 // app's API, and fragments of pages. Inside Bitbucket a context token (AP.context.getToken) goes in
 // `Authorization: JWT …`; on a standalone page (`<body data-auth="session">`) the browser's session cookie goes
@@ -54,7 +54,7 @@
     return window.PipelinesForge.invoke({ path: "/forge/ui" + path, method: method, body: body }).then(function (r) {
       var status = r.status || 500;
       var payload = r.body;
-      var text = accept === "text/html" && payload && typeof payload.html === "string" ? payload.html : payload === undefined || payload === null ? "" : JSON.stringify(payload);
+      var text = accept === "text/html" && payload && typeof payload.html === "string" ? payload.html : payload === undefined || payload === null ? "" : accept === "text/plain" && typeof payload === "string" ? payload : JSON.stringify(payload);
       return new Response(status === 204 ? null : text, { status: status, headers: { "Content-Type": accept } });
     });
   }
@@ -197,5 +197,105 @@
     return source;
   }
 
-  window.Pipelines = { forge: forge, logStream: logStream, session: session, streamAuth: streamAuth, root: root, base: base, token: token, forgetToken: forgetToken, query: query, api: api, fragment: fragment, swap: swap, message: message };
+  /** A file from the app's API (a step's log): `{blob, name}`, the name from Content-Disposition. */
+  function download(path) {
+    return send("GET", path, undefined, "text/plain").then(function (res) {
+      if (!res.ok) return errorOf(res);
+      var m = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
+      return res.blob().then(function (blob) {
+        return { blob: blob, name: m ? m[1] : "pipelines.log" };
+      });
+    });
+  }
+
+  // ---- relative times: "3 min ago", the exact time on hover, kept current -----------------------------------------
+
+  function relative(ms) {
+    var s = Math.round((Date.now() - ms) / 1000);
+    if (s < 45) return "just now";
+    var m = Math.round(s / 60);
+    if (m < 60) return m + " min ago";
+    var h = Math.round(m / 60);
+    if (h < 24) return h + " h ago";
+    var d = Math.round(h / 24);
+    if (d === 1) return "yesterday";
+    if (d < 30) return d + " days ago";
+    return new Date(ms).toISOString().slice(0, 10);
+  }
+
+  function refreshTimes() {
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var ms = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(ms)) el.textContent = relative(ms);
+    });
+  }
+  setInterval(refreshTimes, 30000);
+
+  // ---- the page's state in the address -----------------------------------------------------------------------------
+  // Standalone (and Bitbucket Server) pages are the top window: their own address. Inside Bitbucket, Connect's
+  // AP.history keeps the state in the host page's address (`#!build=12&branch=main`), and gives it back on reload.
+
+  var history = window.history;
+  var apHistory = !session && !forge && typeof AP !== "undefined" && AP.history && typeof AP.history.pushState === "function" ? AP.history : null;
+
+  function stateQuery(s) {
+    var q = query(s);
+    return q ? q.slice(1) : "";
+  }
+
+  function parseState(text) {
+    var out = {};
+    new URLSearchParams((text || "").replace(/^[#!?]+/, "")).forEach(function (v, k) {
+      out[k] = v;
+    });
+    return out;
+  }
+
+  /** Records `s` ({build, branch, state}) as a new entry of the browser's history. */
+  function pushState(s) {
+    var q = stateQuery(s);
+    if (apHistory) {
+      apHistory.pushState(q);
+    } else if (session) {
+      var url = new URL(window.location.href);
+      ["build", "branch", "state", "cursor"].forEach(function (k) {
+        url.searchParams.delete(k);
+      });
+      new URLSearchParams(q).forEach(function (v, k) {
+        url.searchParams.set(k, v);
+      });
+      if (url.href !== window.location.href) history.pushState(s, "", url.href);
+    }
+  }
+
+  /** Calls `cb` with the state the address holds now (inside Bitbucket: the host's), or {} when it holds none. */
+  function readState(cb) {
+    if (apHistory && typeof apHistory.getState === "function") {
+      var done = false;
+      var answer = function (value) {
+        if (done) return;
+        done = true;
+        cb(parseState(typeof value === "string" ? value : ""));
+      };
+      var sync = apHistory.getState("hash", answer);
+      if (typeof sync === "string") answer(sync);
+      return;
+    }
+    cb(session ? parseState(window.location.search) : {});
+  }
+
+  /** Calls `cb` with the state of the entry Back or Forward led to. */
+  function onPopState(cb) {
+    if (apHistory && typeof apHistory.popState === "function") {
+      apHistory.popState(function (e) {
+        cb(parseState(e && typeof e.state === "string" ? e.state : e && e.newURL ? String(e.newURL).split("#")[1] : ""));
+      });
+    } else if (session) {
+      window.addEventListener("popstate", function () {
+        cb(parseState(window.location.search));
+      });
+    }
+  }
+
+  window.Pipelines = { forge: forge, logStream: logStream, session: session, streamAuth: streamAuth, root: root, base: base, token: token, forgetToken: forgetToken, query: query, api: api, fragment: fragment, swap: swap, message: message, download: download, refreshTimes: refreshTimes, pushState: pushState, readState: readState, onPopState: onPopState };
 })();

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { homeGet } from "./web/pages/home-get";
 import express, { type Express } from "express";
 import ace from "atlassian-connect-express";
 import type { Config } from "./config/load-config";
@@ -68,6 +69,8 @@ export interface AppDeps {
 export interface App {
   app: Express;
   appKey: string;
+  /** Removes what the app hung on the process (ACE's unhandledRejection listener), when the service stops. */
+  dispose(): void;
 }
 
 /** Wires every route; nothing else. Resolves once ACE has registered its own routes (the descriptor). */
@@ -99,14 +102,23 @@ export function createApp(deps: AppDeps): Promise<App> {
   return new Promise<App>((resolve, reject) => {
     let addon: ReturnType<typeof ace>;
     const cwd = process.cwd();
+    // ACE adds an unhandledRejection listener to the process for every app it makes and never removes it: a process
+    // that starts several services (the tests) would pile them up. Ours is taken off again when the service stops.
+    const listenersBefore = new Set(process.listeners("unhandledRejection"));
+    let added: NodeJS.UnhandledRejectionListener[] = [];
+    const dispose = () => {
+      for (const l of added) process.off("unhandledRejection", l);
+      added = [];
+    };
     try {
       // ACE reads config.json and atlassian-connect.json from the working directory.
       process.chdir(PROJECT_ROOT);
       addon = ace(app, { config: { [aceMode]: aceSettings } }, aceLogger(log) as unknown as Console, () => {
         app.use(notFoundHandler);
         app.use(errorHandler(log));
-        resolve({ app, appKey: addon.key });
+        resolve({ app, appKey: addon.key, dispose });
       });
+      added = process.listeners("unhandledRejection").filter((l) => !listenersBefore.has(l));
     } catch (err) {
       reject(err);
       return;
@@ -188,5 +200,7 @@ export function createApp(deps: AppDeps): Promise<App> {
     // OpenID Connect issuers of step tokens (one per workspace): discovery and JWKS, public by design.
     app.use(oidcRoutes(deps.engine.ctx.oidc));
     app.get("/healthz", (_req, res) => void res.json({ ok: true }));
+    // What this service is and where to go next (in development: how to try it with the Bitbucket stand-in).
+    app.get("/", asyncHandler(homeGet(config, models)));
   });
 }

@@ -40,7 +40,7 @@ export async function start(env: Record<string, string | undefined> = process.en
     config = { ...config, baseUrl: `http://127.0.0.1:${port}` };
   }
   const engine = await startEngine(config, storage.models, log, engineOptions);
-  const { app } = await createApp({ config, log, storage, engine, revokers: [stopBuildsOnRevoke(engine.ctx), deleteSshKeyOnRevoke(storage.models), deleteOidcKeysOnRevoke(storage.models)], onDeliveryStored: engine.deliveryStored });
+  const { app, dispose } = await createApp({ config, log, storage, engine, revokers: [stopBuildsOnRevoke(engine.ctx), deleteSshKeyOnRevoke(storage.models), deleteOidcKeysOnRevoke(storage.models)], onDeliveryStored: engine.deliveryStored });
   // Requests still being answered when the service stops finish first (their delivery may be mid-commit).
   let inFlight = 0;
   let idle: (() => void) | null = null;
@@ -76,6 +76,7 @@ export async function start(env: Record<string, string | undefined> = process.en
       await closed;
       await engine.stop();
       await storage.close();
+      dispose();
     },
   };
 }

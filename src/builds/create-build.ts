@@ -21,7 +21,15 @@ export interface BuildTarget {
   /** Variables of a custom pipeline started by hand. */
   variables?: Record<string, string>;
   rerunOf?: number;
+  /** The commit's message and author, when the event or Bitbucket said. */
+  commitMessage?: string | null;
+  commitAuthor?: string | null;
+  /** Who started it: the pusher, the person who pressed Build now or Re-run. */
+  startedBy?: string | null;
 }
+
+/** What a build keeps of a commit message: enough for its first line and more, never a whole novel. */
+const MESSAGE_KEPT = 1000;
 
 export type CreateBuildResult = { outcome: "built"; build: Build; created: boolean } | { outcome: "no-pipeline"; reason: string };
 
@@ -134,6 +142,9 @@ export async function createBuild(ctx: EngineContext, tenant: Tenant, app: Appli
         deliveryId: target.deliveryId ?? null,
         variables: target.variables ? JSON.stringify(target.variables) : null,
         rerunOf: target.rerunOf ?? null,
+        commitMessage: target.commitMessage ? target.commitMessage.slice(0, MESSAGE_KEPT) : null,
+        commitAuthor: target.commitAuthor ? target.commitAuthor.slice(0, 255) : null,
+        startedBy: target.startedBy ? target.startedBy.slice(0, 255) : null,
       };
       if (pipeline.kind === "broken") {
         const now = new Date();
@@ -146,7 +157,7 @@ export async function createBuild(ctx: EngineContext, tenant: Tenant, app: Appli
           { tenantId: tenant.id, buildId: b.id, index: 0, name: "Pipeline file", state: "FAILED", manual: false, logBytes: data.length, startedAt: now, finishedAt: now },
           { transaction: tx },
         );
-        await models.LogChunk.create({ stepId: step.id, offset: 0, data }, { transaction: tx });
+        await models.LogChunk.create({ stepId: step.id, offset: 0, data, createdAt: now }, { transaction: tx });
         await queueCommitStatus(models, b, app.repository, forge.buildPageUrl(tenant, app.repository, b), "FAILED", pipeline.reason, tx);
         return b;
       }

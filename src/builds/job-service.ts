@@ -3,7 +3,7 @@ import type { Application, Build, Job, Tenant } from "../db/models";
 import { ForgeUnavailableError } from "../forges/forge";
 import type { Plan } from "../pipelines";
 import { claimJob, extendLease } from "../queue/lease-queue";
-import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo } from "../runner/runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo, type TestReportSummary } from "../runner/runner-protocol";
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
@@ -162,8 +162,10 @@ export class JobService implements RunnerProtocol {
     // A chunk sent twice (a retry that raced its first attempt) is stored once; the byte count only grows.
     await models.sequelize.transaction(async (tx) => {
       // Bound parameters: the chunk goes to the database as bytes, not as an escaped literal.
-      await models.sequelize.query('INSERT INTO log_chunks (step_id, "offset", data) VALUES ($1, $2, $3) ON CONFLICT (step_id, "offset") DO NOTHING', {
-        bind: [step.id, offset, data],
+      // The time it arrived: a chunk holds what the step printed within about a quarter of a second (the page's
+      // timestamps per line).
+      await models.sequelize.query('INSERT INTO log_chunks (step_id, "offset", data, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (step_id, "offset") DO NOTHING', {
+        bind: [step.id, offset, data, new Date()],
         transaction: tx,
       });
       await models.sequelize.query("UPDATE steps SET log_bytes = CASE WHEN log_bytes < $1 THEN $1 ELSE log_bytes END WHERE id = $2", {
@@ -186,6 +188,37 @@ export class JobService implements RunnerProtocol {
     this.ctx.notify?.stepChanged?.(build.id, stepIndex);
   }
 
+  /** Stores (or replaces) what the step's test reports say. */
+  async testReport(lease: LeaseRef, stepIndex: number, report: TestReportSummary): Promise<void> {
+    const { models } = this.ctx;
+    const { build } = await this.held(lease);
+    const step = await models.Step.findOne({ where: { buildId: build.id, index: stepIndex }, attributes: ["id"] });
+    if (!step) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
+    const row = {
+      tenantId: build.tenantId,
+      stepId: step.id,
+      files: report.files,
+      passed: report.passed,
+      failed: report.failed,
+      skipped: report.skipped,
+      failures: JSON.stringify(report.failures),
+      unreadable: report.unreadable,
+    };
+    await models.sequelize.transaction(async (tx) => {
+      await models.StepTestReport.destroy({ where: { stepId: step.id }, transaction: tx });
+      await models.StepTestReport.create(row, { transaction: tx });
+    });
+    this.ctx.notify?.stepChanged?.(build.id, stepIndex);
+  }
+
+  /** ` · 3 tests failed` when the build's test reports counted failures, for the commit status. */
+  private async testsFailed(buildId: number): Promise<string> {
+    const { models } = this.ctx;
+    const steps = await models.Step.findAll({ where: { buildId }, attributes: ["id"] });
+    const failed = (await models.StepTestReport.sum("failed", { where: { stepId: { [Op.in]: steps.map((st) => st.id) } } })) || 0;
+    return failed > 0 ? `; ${failed} test${failed === 1 ? "" : "s"} failed` : "";
+  }
+
   async jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void> {
     const { models } = this.ctx;
     const { job, build } = await this.held(lease);
@@ -195,6 +228,7 @@ export class JobService implements RunnerProtocol {
     // A failure of a step with `on-fail: {strategy: ignore}` is shown on the step but does not fail the build.
     const ignored = (s: { index: number; state: string }) => (s.state === "FAILED" || s.state === "TIMED_OUT") && plan?.steps[s.index]?.ignoreFailure === true;
     const failed = steps.find((s) => (s.state === "FAILED" || s.state === "TIMED_OUT") && !ignored(s));
+    const testsFailed = await this.testsFailed(build.id);
     await models.sequelize.transaction(async (tx) => {
       await job.update({ state: "done", leaseToken: null }, { transaction: tx });
       await build.reload({ transaction: tx });
@@ -207,13 +241,13 @@ export class JobService implements RunnerProtocol {
         const reason = failureReason(failed.name, failed.state, failed.exitCode, plan, failed.index);
         await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING", "RUNNING"] } }, transaction: tx });
         await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
-        await queueCommitStatus(models, build, app.repository, url, "FAILED", reason, tx);
+        await queueCommitStatus(models, build, app.repository, url, "FAILED", reason + testsFailed, tx);
       } else if (result.pausedAt !== undefined && steps[result.pausedAt]?.manual && steps[result.pausedAt].state === "PENDING") {
         const waiting = steps[result.pausedAt];
         await waiting.update({ state: "WAITING" }, { transaction: tx });
         const reason = `waiting for someone to run the manual step "${waiting.name}"`;
         await build.update({ state: "PAUSED", stateReason: reason }, { transaction: tx });
-        await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", `steps passed; ${reason}`, tx);
+        await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", `steps passed${testsFailed}; ${reason}`, tx);
       } else {
         const unfinished = steps.filter((s) => !["SUCCESSFUL", "SKIPPED"].includes(s.state) && !ignored(s));
         if (unfinished.length > 0) {
@@ -221,12 +255,12 @@ export class JobService implements RunnerProtocol {
           await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING"] } }, transaction: tx });
           await models.Step.update({ state: "FAILED", finishedAt: new Date() }, { where: { buildId: build.id, state: "RUNNING" }, transaction: tx });
           await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
-          await queueCommitStatus(models, build, app.repository, url, "FAILED", reason, tx);
+          await queueCommitStatus(models, build, app.repository, url, "FAILED", reason + testsFailed, tx);
         } else {
           await build.update({ state: "SUCCESSFUL", stateReason: null, finishedAt: new Date() }, { transaction: tx });
           const passed = steps.length - steps.filter(ignored).length;
           const failedIgnored = steps.length - passed;
-          const summary = `${passed} step${passed === 1 ? "" : "s"} passed${failedIgnored ? `, ${failedIgnored} failed (on-fail: ignore)` : ""}`;
+          const summary = `${passed} step${passed === 1 ? "" : "s"} passed${failedIgnored ? `, ${failedIgnored} failed (on-fail: ignore)` : ""}${testsFailed}`;
           await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", summary, tx);
         }
       }
@@ -242,6 +276,7 @@ export class JobService implements RunnerProtocol {
       const steps = await models.Step.findAll({ where: { buildId: build.id, index: { [Op.gte]: job.startStep } }, attributes: ["id"], transaction: tx });
       const ids = steps.map((st) => st.id);
       await models.LogChunk.destroy({ where: { stepId: { [Op.in]: ids } }, transaction: tx });
+      await models.StepTestReport.destroy({ where: { stepId: { [Op.in]: ids } }, transaction: tx });
       await models.Step.update({ state: "PENDING", exitCode: null, logBytes: 0, startedAt: null, finishedAt: null }, { where: { id: { [Op.in]: ids } }, transaction: tx });
       await job.update({ state: "queued", leaseToken: null, leaseOwner: null, leaseExpiresAt: null }, { transaction: tx });
       await models.Build.update({ state: "QUEUED", stateReason: "its runner shut down; waiting for another" }, { where: { id: build.id, state: "RUNNING" }, transaction: tx });

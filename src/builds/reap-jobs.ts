@@ -34,6 +34,7 @@ export async function reapExpiredJobs(ctx: EngineContext): Promise<number> {
         const steps = await models.Step.findAll({ where: { buildId: build.id, index: { [Op.gte]: job.startStep } }, transaction: tx });
         const ids = steps.map((s) => s.id);
         await models.LogChunk.destroy({ where: { stepId: { [Op.in]: ids } }, transaction: tx });
+        await models.StepTestReport.destroy({ where: { stepId: { [Op.in]: ids } }, transaction: tx });
         await models.Step.update({ state: "PENDING", exitCode: null, logBytes: 0, startedAt: null, finishedAt: null }, { where: { id: { [Op.in]: ids } }, transaction: tx });
         await job.update({ state: "queued", leaseToken: null, leaseOwner: null, leaseExpiresAt: null }, { transaction: tx });
         await build.update({ state: "QUEUED", retries: build.retries + 1, stateReason: `the runner ${runner ?? ""} stopped responding; started again` }, { transaction: tx });

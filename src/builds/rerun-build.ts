@@ -34,7 +34,7 @@ export function originalSelection(build: Build): Trigger {
  *
  * @throws ForgeUnavailableError when Bitbucket cannot answer now (the pipeline file is read again).
  */
-export async function rerunBuild(ctx: EngineContext, tenant: Tenant, app: Application, original: Build): Promise<RerunBuildResult> {
+export async function rerunBuild(ctx: EngineContext, tenant: Tenant, app: Application, original: Build, startedBy: string | null = null): Promise<RerunBuildResult> {
   if (!FINAL_BUILD_STATES.includes(original.state)) {
     return { outcome: "unfinished", reason: `build #${original.number} is ${original.state}: stop it or let it finish before running it again` };
   }
@@ -49,6 +49,9 @@ export async function rerunBuild(ctx: EngineContext, tenant: Tenant, app: Applic
     buildKey: manualBuildKey(app.id, randomUUID()),
     variables: original.variables ? (JSON.parse(original.variables) as Record<string, string>) : undefined,
     rerunOf: original.id,
+    commitMessage: original.commitMessage,
+    commitAuthor: original.commitAuthor,
+    startedBy,
   });
   if (result.outcome === "no-pipeline") return result;
   return { outcome: "built", build: result.build };

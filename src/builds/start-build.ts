@@ -17,6 +17,8 @@ export interface StartBuildRequest {
   customPipeline?: string;
   /** Values for the custom pipeline's declared variables. */
   variables?: Record<string, string>;
+  /** Who asked (a name for the build's page), when known. */
+  startedBy?: string | null;
 }
 
 export type StartBuildResult =
@@ -82,8 +84,9 @@ export async function startBuild(ctx: EngineContext, tenant: Tenant, app: Applic
   if (rev === undefined) return { outcome: "invalid", reason: "give a branch or a commit" };
 
   // Bitbucket's commit endpoint takes a branch name as well as a (short) hash.
-  const commit = await ctx.forgeFor(tenant).resolveCommit(tenant, app.repository, rev);
-  if (!commit) {
+  const info = await ctx.forgeFor(tenant).describeCommit(tenant, app.repository, rev);
+  const commit = info?.commit;
+  if (!info || !commit) {
     return { outcome: "not-found", reason: req.commit ? `Bitbucket does not know commit ${req.commit} in ${app.repository}` : `Bitbucket does not know branch "${req.branch}" in ${app.repository}` };
   }
 
@@ -106,6 +109,9 @@ export async function startBuild(ctx: EngineContext, tenant: Tenant, app: Applic
     selectBy: req.customPipeline ? { kind: "custom", name: req.customPipeline } : { kind: "branch", branch: req.branch ?? "" },
     buildKey: manualBuildKey(app.id, randomUUID()),
     variables,
+    commitMessage: info.message,
+    commitAuthor: info.author,
+    startedBy: req.startedBy ?? null,
   });
   if (result.outcome === "no-pipeline") return result;
   return { outcome: "built", build: result.build };

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { wantsHelp } from "./cli-help";
 import path from "node:path";
 
 export interface Output {
@@ -57,7 +58,12 @@ export function buildCustomUi(outDir: string): string[] {
  * `forge/build/` (or `--out`): the filled-in manifest.yml, a package.json, and the Custom UI resource in static/pages.
  */
 export async function main(args: string[], io: Output): Promise<number> {
+  if (wantsHelp(args)) {
+    io.out(USAGE);
+    return 0;
+  }
   if (args[0] !== "manifest") {
+    if (args[0] !== undefined) io.err(`pipelines forge: unknown command "${args[0]}" (the command is manifest)`);
     io.err(USAGE);
     return 2;
   }

@@ -1,3 +1,4 @@
+import { wantsHelp } from "./cli-help";
 import { PIPELINES_SCOPES, SCOPES } from "../scopes/catalogue";
 import { checkGrantedScopes } from "../scopes/check-granted-scopes";
 import { loadConfig } from "../config/load-config";
@@ -59,13 +60,27 @@ export async function checkTenant(clientKey: string, io: Io, env = process.env):
   }
 }
 
+export const USAGE = `usage: pipelines permissions [--tenant <clientKey>]
+  Prints the scopes Pipelines asks Bitbucket for and why; with --tenant, also what Bitbucket granted that
+  installation (asked of Bitbucket; exit 1 when a required scope is missing).`;
+
 export async function main(argv: string[], io: Io): Promise<number> {
+  if (wantsHelp(argv)) {
+    io.out(USAGE);
+    return 0;
+  }
+  const unknown = argv.find((a, i) => a.startsWith("-") && a !== "--tenant" && argv[i - 1] !== "--tenant");
+  if (unknown) {
+    io.err(`pipelines permissions: unknown option ${unknown}`);
+    io.err(USAGE);
+    return 2;
+  }
   for (const line of permissionsTable()) io.out(line);
   const i = argv.indexOf("--tenant");
   if (i < 0) return 0;
   const clientKey = argv[i + 1];
   if (!clientKey) {
-    io.err("usage: npm run permissions -- [--tenant <clientKey>]");
+    io.err(USAGE);
     return 2;
   }
   io.out("");

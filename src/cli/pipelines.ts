@@ -4,13 +4,21 @@ import { main as runnerToken } from "./runner-token";
 import { main as server } from "./server";
 import { main as forgeApp } from "./forge-app";
 
-const USAGE = `usage: pipelines <command>
-  validate [file] [--branch B | --tag T | --pr SRC:DST | --custom NAME]   check a pipeline file and show what would run
-  permissions [--tenant <clientKey>]                                     the scopes Pipelines needs; what an installation granted
-  runner-token create --name <name> | list | revoke --name <name>         tokens for remote runners (npm run runner)
-  server add --host <url> --username <name> [--ssh-port N] | list | remove | enable | disable | reset-host-key
-                                                                         Bitbucket Server / Data Center connections
-  forge manifest --app-id <id> --base-url <https URL>                      the Forge app to deploy (forge/build/: manifest, Custom UI)`;
+export const USAGE = `usage: pipelines <command> [options]        (npm run pipelines -- <command> …; <command> --help for its options)
+
+  validate [file] [--branch B | --tag T | --pr SRC:DST | --custom NAME]
+                                 check a pipeline file and show what would run
+  permissions [--tenant <clientKey>]
+                                 the scopes Pipelines needs, and what an installation granted
+  runner-token create --name <name> | list | revoke --name <name>
+                                 tokens for remote runners (npm run runner -- --help)
+  server add | list | repos | remove | enable | disable | reset-host-key
+                                 Bitbucket Server / Data Center connections
+  forge manifest --app-id <id> --base-url <https URL>
+                                 the Forge app to deploy (forge/build/: manifest, Custom UI)
+  help                           this list`;
+
+export const COMMANDS = ["validate", "permissions", "runner-token", "server", "forge", "help"];
 
 /** The `pipelines` command: one entry point for the project's command-line tools. */
 export async function main(argv: string[]): Promise<number> {
@@ -26,9 +34,18 @@ export async function main(argv: string[]): Promise<number> {
       return server(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     case "forge":
       return forgeApp(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
-    default:
+    case "help":
+    case "--help":
+    case "-h":
+      console.log(USAGE);
+      return 0;
+    case undefined:
       console.error(USAGE);
-      return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+      return 2;
+    default:
+      console.error(`pipelines: unknown command "${command}" (the commands are ${COMMANDS.join(", ")})`);
+      console.error(USAGE);
+      return 2;
   }
 }
 

@@ -7,6 +7,7 @@
  * token. `revoke` deletes the runner: its next request is refused.
  * Exit status: 0 done, 1 nothing to revoke, 2 usage mistake.
  */
+import { wantsHelp } from "./cli-help";
 import { loadConfig } from "../config/load-config";
 import { openStorage } from "../db/open-storage";
 import { createLogger } from "../log/logger";
@@ -26,11 +27,21 @@ function nameArg(argv: string[]): string | null {
 
 export async function main(argv: string[], io: Io, env: Record<string, string | undefined> = process.env): Promise<number> {
   const [command, ...rest] = argv;
+  if (wantsHelp(argv)) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (command !== undefined && !["create", "list", "revoke"].includes(command)) {
+    io.err(`pipelines runner-token: unknown command "${command}" (the commands are create, list, revoke)`);
+    io.err(USAGE);
+    return 2;
+  }
   const name = nameArg(rest);
   const valid = command === "list" ? rest.length === 0 : (command === "create" || command === "revoke") && Boolean(name);
   if (!valid) {
+    if (command === "create" || command === "revoke") io.err(`pipelines runner-token ${command}: give the runner's name with --name <name>`);
     io.err(USAGE);
-    return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+    return 2;
   }
   const config = loadConfig(env);
   const storage = await openStorage(config, createLogger({ cli: "runner-token" }));

@@ -13,6 +13,7 @@
  * another runner once their lease expires; a second signal exits at once (the next start with the same --state-dir
  * stops whatever that left running).
  */
+import { wantsHelp } from "./cli-help";
 import { readFileSync, statSync } from "node:fs";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -219,6 +220,10 @@ export async function startRemoteRunner(args: RunnerArgs, log: Logger, onUnautho
 }
 
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  if (wantsHelp(argv)) {
+    console.log(USAGE);
+    return 0;
+  }
   let args: RunnerArgs;
   try {
     args = parseRunnerArgs(argv, env, (line) => console.error(line));

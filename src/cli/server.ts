@@ -9,6 +9,7 @@
  * database and the secret key, i.e. is an operator of this Pipelines: the administrator of every connection.
  * Exit status: 0 done, 1 refused (bad credentials, unknown connection), 2 usage mistake.
  */
+import { wantsHelp } from "./cli-help";
 import { loadConfig } from "../config/load-config";
 import { openStorage } from "../db/open-storage";
 import { createLogger } from "../log/logger";
@@ -73,6 +74,16 @@ export async function readSecret(prompt: string, stdin: NodeJS.ReadStream = proc
 
 export async function main(argv: string[], io: Io, env: Record<string, string | undefined> = process.env, secret: () => Promise<string> = () => readSecret(argv.includes("--token") ? "Access token: " : "Password: ")): Promise<number> {
   const [command, ...rest] = argv;
+  if (wantsHelp(argv)) {
+    io.out(USAGE);
+    return 0;
+  }
+  const commands = ["add", "list", "repos", "remove", "enable", "disable", "reset-host-key"];
+  if (command !== undefined && !commands.includes(command)) {
+    io.err(`pipelines server: unknown command "${command}" (the commands are ${commands.join(", ")})`);
+    io.err(USAGE);
+    return 2;
+  }
   const id = Number(arg(rest, "id"));
   const repository = arg(rest, "repository");
   const needsId = ["remove", "enable", "disable", "reset-host-key", "repos"].includes(command);
@@ -81,8 +92,9 @@ export async function main(argv: string[], io: Io, env: Record<string, string | 
     command === "list" ||
     (needsId && Number.isInteger(id) && id > 0 && (command === "enable" || command === "disable" ? /^[^/\s]+\/[^/\s]+$/.test(repository ?? "") : true));
   if (!valid) {
+    if (command !== undefined) io.err(`pipelines server ${command}: ${command === "add" ? "give --host and --username" : command === "enable" || command === "disable" ? "give --id <id> and --repository KEY/slug" : "give --id <id> (see pipelines server list)"}`);
     io.err(USAGE);
-    return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+    return 2;
   }
   const config = loadConfig(env);
   const storage = await openStorage(config, createLogger({ cli: "server" }));
@@ -129,7 +141,12 @@ export async function main(argv: string[], io: Io, env: Record<string, string | 
       }
     }
     if (command === "list") {
-      for (const conn of await models.ServerConnection.findAll({ order: [["id", "ASC"]] })) {
+      const connections = await models.ServerConnection.findAll({ order: [["id", "ASC"]] });
+      if (connections.length === 0) {
+        io.out("No Bitbucket Server connections yet: add one with pipelines server add --host <https://…> --username <name>");
+        return 0;
+      }
+      for (const conn of connections) {
         const i = connectionInfo(conn);
         io.out(`${i.tenantId}\t${i.host}\t${i.username}\t${i.authKind} ${i.secret}\tssh port ${i.sshPort}\t${i.cloneProtocol}\t${i.hostKeyFingerprint ?? "host key not pinned yet"}`);
       }

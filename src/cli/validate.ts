@@ -8,10 +8,12 @@
  * 2 for a usage mistake.
  */
 import { readFileSync } from "node:fs";
+import { plainWords } from "./plain-words";
 import {
   DEFAULT_LIMITS,
   DEFAULT_PIPELINE_FILE,
   formatDiagnostic,
+  type Diagnostic,
   parsePipelineFile,
   planPipeline,
   selectPipeline,
@@ -128,6 +130,18 @@ export function describeStep(step: StepPlan): string {
   return `  ${step.index + 1}. ${step.name}  [${facts.join(", ")}]`;
 }
 
+/** A diagnostic as the command prints it: the parser's message, then what it means in plain words when it is terse. */
+function describe(d: Diagnostic, file: string, severity: "error" | "warning"): string {
+  const plain = plainWords(d.message);
+  return plain ? `${formatDiagnostic({ ...d, message: plain }, file, severity)} (YAML says: ${d.message})` : formatDiagnostic(d, file, severity);
+}
+
+/** The names of the file's custom pipelines. */
+function customNames(config: PipelineConfig): string[] {
+  const custom = (config as { pipelines?: { custom?: unknown } }).pipelines?.custom;
+  return custom && typeof custom === "object" ? Object.keys(custom) : [];
+}
+
 function printSelection(selected: SelectedPipeline, plan: Plan, io: CliIo): void {
   io.out(`runs "${selected.name}" (key ${selected.key})`);
   for (const variable of selected.variables ?? []) {
@@ -144,14 +158,22 @@ function printSelection(selected: SelectedPipeline, plan: Plan, io: CliIo): void
   }
 }
 
-function printTrigger(config: PipelineConfig, trigger: Trigger, io: CliIo): void {
-  io.out(`for ${describeTrigger(trigger)}:`);
+/** What runs for the trigger; returns how many warnings it printed, or -1 when the trigger names nothing that exists. */
+function printTrigger(config: PipelineConfig, trigger: Trigger, io: CliIo): number {
   const selected = selectPipeline(config, trigger);
+  if (!selected && trigger.kind === "custom") {
+    const names = customNames(config);
+    io.err(`pipelines validate: there is no custom pipeline "${trigger.name}"; ${names.length ? `the file has ${names.map((n) => `"${n}"`).join(", ")}` : "the file has no custom pipelines"}`);
+    return -1;
+  }
+  io.out(`for ${describeTrigger(trigger)}:`);
   if (!selected) {
     io.out("  no pipeline runs");
-    return;
+    return 0;
   }
-  printSelection(selected, planPipeline(config, selected), io);
+  const plan = planPipeline(config, selected);
+  printSelection(selected, plan, io);
+  return plan.warnings.length + plan.steps.reduce((n, s) => n + s.warnings.length, 0);
 }
 
 /** The real terminal and file system. */
@@ -195,14 +217,17 @@ export function main(argv: readonly string[], io: CliIo = processIo): number {
 /** Checks the file (in this process, within the same limits the service applies) and prints the outcome. */
 function report(args: ValidateArgs, text: string, io: CliIo): number {
   const result = parsePipelineFile(text, DEFAULT_LIMITS);
-  if (!result.ok) for (const d of result.errors) io.out(formatDiagnostic(d, args.file, "error"));
-  for (const d of result.warnings) io.out(formatDiagnostic(d, args.file, "warning"));
+  if (!result.ok) for (const d of result.errors) io.out(describe(d, args.file, "error"));
+  for (const d of result.warnings) io.out(describe(d, args.file, "warning"));
   const errorCount = result.ok ? 0 : result.errors.length;
-  io.out(`${args.file}: ${result.ok ? "valid" : "invalid"} (${plural(errorCount, "error")}, ${plural(result.warnings.length, "warning")})`);
-  if (!result.ok) return 1;
-
-  if (args.trigger) printTrigger(result.config, args.trigger, io);
-  return 0;
+  // The summary comes last, counting every warning printed before it (the selected pipeline's too).
+  let planWarnings = 0;
+  if (result.ok && args.trigger) {
+    planWarnings = printTrigger(result.config, args.trigger, io);
+    if (planWarnings < 0) return 1;
+  }
+  io.out(`${args.file}: ${result.ok ? "valid" : "invalid"} (${plural(errorCount, "error")}, ${plural(result.warnings.length + planWarnings, "warning")})`);
+  return result.ok ? 0 : 1;
 }
 
 if (require.main === module) {

@@ -38,6 +38,8 @@ export interface PushEvent {
   previousCommit: string | null;
   /** The full message of `commit`, or null when the payload does not carry it. */
   headMessage: string | null;
+  /** Who wrote `commit` (a display name, never an email address), when the payload says. */
+  headAuthor?: string;
   /**
    * Set on a tag push whose payload does not say what `commit` is: Bitbucket Server sends the new value of the ref,
    * which for an annotated tag is the tag object's id, not the tagged commit. Before anything uses the event, the
@@ -78,6 +80,8 @@ export interface PullRequestEvent {
   destinationCommit: string | null;
   /** The message of the source head commit, or null when the payload does not carry it (Cloud usually does not). */
   headMessage: string | null;
+  /** Who caused the event (opened or updated the pull request), as far as the payload says. */
+  actor?: { uuid?: string; displayName?: string };
 }
 
 export type NormalisedEvent = PushEvent | PullRequestEvent;

@@ -40,6 +40,28 @@ export interface TaggedCommit {
   message: string | null;
 }
 
+/** A commit as a person sees it: its full hash, message and author (a name, never an email address). */
+export interface CommitInfo {
+  commit: string;
+  message: string | null;
+  author: string | null;
+}
+
+/** Where a person sees a repository's things on Bitbucket's own site (Cloud or Server URLs). */
+export interface RepositoryWebLinks {
+  commit(hash: string): string;
+  branch(name: string): string;
+  tag(name: string): string;
+  pullRequest(id: number): string;
+}
+
+/** The name part of a git author line (`Jane Doe <jane@example.com>` → `Jane Doe`); null when there is none. */
+export function authorName(raw: unknown): string | null {
+  if (typeof raw !== "string") return null;
+  const name = raw.replace(/<[^>]*>/g, "").trim();
+  return name ? name.slice(0, 255) : null;
+}
+
 /**
  * Bitbucket could not answer now (network error, timeout, 5xx, 429): the caller keeps the work and tries again
  * later. Anything else a forge throws is final for that piece of work.
@@ -67,6 +89,11 @@ export interface Forge {
   /** The full 40-character hash of a (possibly abbreviated) commit, or null when Bitbucket does not know it. */
   resolveCommit(tenant: Tenant, repository: string, hash: string): Promise<string | null>;
   /**
+   * Like resolveCommit (the same one call), with the commit's message and author for the build's page; null when
+   * Bitbucket does not know the commit. Throws ForgeUnavailableError when Bitbucket cannot answer now.
+   */
+  describeCommit(tenant: Tenant, repository: string, rev: string): Promise<CommitInfo | null>;
+  /**
    * The commit tag `tag` points at, with its message, provided the tag still holds `value` — the new value a push
    * sent for it: an annotated tag object's id, or the commit itself for a lightweight tag. Null when the tag was
    * deleted or moved to something else since that push (there is then nothing left of it to build).
@@ -84,4 +111,6 @@ export interface Forge {
   postStatus(tenant: Tenant, repository: string, commit: string, status: CommitStatus, opts?: { refreshCredentials?: boolean }): Promise<CallOutcome>;
   /** Where a person sees a build, linked from the commit status (inside Bitbucket where the kind allows it). */
   buildPageUrl(tenant: Tenant, repository: string, build: { id: number; number: number }): string;
+  /** Links to the repository's commits, branches, tags and pull requests on Bitbucket (for the build pages). */
+  webLinks(tenant: Tenant, repository: string): RepositoryWebLinks;
 }

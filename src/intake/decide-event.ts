@@ -78,6 +78,9 @@ async function decidePush(ctx: EngineContext, tenant: Tenant, app: Application, 
     selectBy: e.refType === "tag" ? { kind: "tag", tag: e.refName } : { kind: "branch", branch: e.refName },
     buildKey: pushBuildKey(app.id, e.refType, e.refName, commit),
     deliveryId,
+    commitMessage: target.message,
+    commitAuthor: e.headAuthor ?? null,
+    startedBy: e.actor?.displayName ?? null,
   });
   return builtOrNot(result, deliveryId, decided, commit, `${e.refType} "${e.refName}" at ${commit.slice(0, 12)}`, "the same push was delivered again");
 }
@@ -109,8 +112,9 @@ async function decidePullRequest(ctx: EngineContext, tenant: Tenant, app: Applic
   // Bitbucket Cloud sends 12 characters: nothing may use the hash before it is resolved to the full commit.
   // A pull request within the repository is resolved there by the application's own name (the event may name it by uuid).
   const source = e.sourceRepositoryFullName === e.repository.fullName ? app.repository : e.sourceRepositoryFullName;
-  const commit = await ctx.forgeFor(tenant).resolveCommit(tenant, source, e.sourceCommit);
-  if (!commit) return decided("invalid", `commit ${e.sourceCommit} of pull request #${e.id} was not found in ${source}`);
+  const info = await ctx.forgeFor(tenant).describeCommit(tenant, source, e.sourceCommit);
+  if (!info) return decided("invalid", `commit ${e.sourceCommit} of pull request #${e.id} was not found in ${source}`);
+  const { commit } = info;
   const result = await createBuild(ctx, tenant, app, {
     trigger: "pull-request",
     refType: "pull-request",
@@ -121,6 +125,9 @@ async function decidePullRequest(ctx: EngineContext, tenant: Tenant, app: Applic
     selectBy: { kind: "pull-request", sourceBranch: e.sourceBranch, destinationBranch: e.destinationBranch },
     buildKey: pullRequestBuildKey(app.id, e.id, commit, e.destinationBranch),
     deliveryId,
+    commitMessage: info.message ?? e.headMessage,
+    commitAuthor: info.author,
+    startedBy: e.actor?.displayName ?? null,
   });
   // An update that leaves the source commit and the destination as they were (Server's pr:modified for a new title
   // or description, or an edit of reviewers) meets the build key of the build already made.

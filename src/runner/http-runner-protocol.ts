@@ -1,5 +1,5 @@
 import { retryPolicy, type CallOutcome } from "../http/retry-policy";
-import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo } from "./runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo, type TestReportSummary } from "./runner-protocol";
 
 export interface HttpRunnerOptions {
   /** The web tier's base URL (its PIPELINES_BASE_URL), e.g. https://pipelines.example.com. */
@@ -130,6 +130,10 @@ export class HttpRunnerProtocol implements RunnerProtocol {
       json: { leaseToken: lease.leaseToken, state: result.state, exitCode: result.exitCode, ...(result.outputVariables ? { outputVariables: result.outputVariables } : {}) },
       idempotent: true,
     });
+  }
+
+  async testReport(lease: LeaseRef, stepIndex: number, report: TestReportSummary): Promise<void> {
+    await this.call({ method: "POST", path: `${stepPath(lease, stepIndex)}/test-report`, json: { leaseToken: lease.leaseToken, report }, idempotent: true });
   }
 
   async jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void> {

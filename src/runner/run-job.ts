@@ -11,6 +11,7 @@ import { createMasker } from "./mask";
 import { collectOutputVariables, OUTPUT_VARIABLES_FILE } from "./output-variables";
 import { runStep } from "./run-step";
 import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol } from "./runner-protocol";
+import { reportTests } from "./test-reports";
 
 export interface RunJobOptions {
   api: RunnerProtocol;
@@ -311,6 +312,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     } finally {
       await sandbox.teardown();
     }
+    await reportTests({ api, lease, job, stepIndex: step.index, stepDir, declared: step.artifacts, say, signal: dirs.signal });
     if (result.state === "FAILED" && (await job.diskFull())) {
       await say("no space left: the job's disk (its checkout, work trees, HOME and /tmp) is full; the runner's operator sets its size with PIPELINES_STEP_DISK");
     }

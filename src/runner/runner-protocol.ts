@@ -43,6 +43,35 @@ export interface StepStartInfo {
   executor: "sandbox" | "container" | "host";
 }
 
+/** One failed test of a step's reports (each text already cut to what the server keeps). */
+export interface TestFailure {
+  /** The suite (or class) it belongs to. */
+  suite: string;
+  name: string;
+  /** The failure's message (`message` attribute), or its kind when it has none. */
+  message: string;
+  /** The first 2,000 characters of what it printed: the failure's text (stack trace), then its system-out and system-err. */
+  output: string;
+}
+
+/** What the JUnit/xUnit reports found after a step say, summed over its report files. */
+export interface TestReportSummary {
+  /** Report files read. */
+  files: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** The first failures (at most 100), in the order of the files. */
+  failures: TestFailure[];
+  /** Report files that could not be read (the step's log says which and why). */
+  unreadable: number;
+}
+
+/** At most this many failures are kept per step (Bitbucket shows the first 100 too). */
+export const MAX_TEST_FAILURES = 100;
+/** A failure's output is kept up to this many characters. */
+export const MAX_FAILURE_OUTPUT = 2000;
+
 export type ReportedStepState = "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED";
 
 export interface LeaseRef {
@@ -77,6 +106,11 @@ export interface RunnerProtocol {
   appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void>;
   /** `outputVariables`: what the step passed on to later steps (only names it declares in `output-variables`). */
   stepFinished(lease: LeaseRef, stepIndex: number, result: StepResultReport): Promise<void>;
+  /**
+   * The test reports the runner found after the step's run (before `stepFinished`); sent only when there were any.
+   * Sending it again replaces what was stored for the step.
+   */
+  testReport(lease: LeaseRef, stepIndex: number, report: TestReportSummary): Promise<void>;
   /** The job ended: ran out of steps, a step failed, the build was stopped, or `pausedAt` a manual step. */
   jobFinished(lease: LeaseRef, result: { pausedAt?: number }): Promise<void>;
   /**

@@ -27,6 +27,7 @@ export function handlebarsEngine(viewsDir: string, cache: boolean): Render {
     }
   }
   hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  hb.registerHelper("sub", (a: unknown, b: unknown) => Math.round((Number(a) - Number(b)) * 10) / 10);
   hb.registerHelper("json", (v: unknown) => new Handlebars.SafeString(JSON.stringify(v).replace(/</g, "\\u003c")));
   return (file, options, callback) => {
     try {

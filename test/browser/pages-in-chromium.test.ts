@@ -115,6 +115,7 @@ describe("pages in chromium, framed by the Bitbucket stand-in", function () {
     await screenshot(page, "4-long-step-running");
 
     await builds.getByTestId("build-cancel").click();
+    await builds.getByTestId("cancel-yes").click();
     await builds.locator(`[data-testid="build-view"][data-build-id="${build.id}"][data-state="STOPPED"]`).waitFor();
     await builds.getByTestId("build-rerun").waitFor();
     const stored = await buildReaches(server, app.id, commit.hash, ["STOPPED"], 5_000);

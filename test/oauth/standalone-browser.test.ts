@@ -3,6 +3,7 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { buildReaches } from "../support/build-world";
 import { launchChromium, screenshot, type Chromium } from "../browser/browser-support";
+import { assertAccessible } from "../browser/axe";
 
 const KEY = "standin-consumer";
 const SECRET = "consumer-secret-standalone-browser";
@@ -40,12 +41,16 @@ describe("standalone pages in chromium (session, no Bitbucket frame)", function 
     try {
       await page.goto(`${server.url}/app`);
       assert.equal(new URL(page.url()).pathname, "/oauth", "signed out: sent to sign in");
+      await assertAccessible(page, "the sign-in page (/oauth)");
       await page.click("#connect");
-      await page.waitForURL(`${server.url}/oauth`);
-      // The sign-in hops (the stand-in's pages and /oauth) are not under test here: only the standalone pages' errors count.
+      // After "Grant access": straight to the workspaces.
+      await page.waitForURL(`${server.url}/app`);
+      // The sign-in hops (the stand-in's pages) are not under test here: only the standalone pages' errors count.
       chromium.consoleErrors.length = 0;
-      await page.goto(`${server.url}/app`);
+      await page.waitForSelector('[data-testid="workspaces-page"]');
+      await assertAccessible(page, "the workspaces page (/app)");
       await page.click('[data-workspace="web-ws"] a');
+      await assertAccessible(page, "a workspace's page");
       await page.click('[data-testid="repository"][data-repository="web-ws/site"]');
       await page.click('[data-testid="create-application"]');
       await page.waitForSelector('[data-testid="auto-build-switch"]');
@@ -63,6 +68,19 @@ describe("standalone pages in chromium (session, no Bitbucket frame)", function 
       await line.waitFor();
       assert.equal(await line.locator(".ansi-fg-2").count(), 1, "colours as classes");
       await page.locator('[data-testid="log-status"]', { hasText: /successful/i }).waitFor();
+      // Opening the build put it in the address: a reload (or a shared link) shows the same build, Back the list.
+      await page.waitForURL(`${server.url}/app/web-ws/site/builds?build=${build.id}`);
+      await assertAccessible(page, "the standalone build page");
+      await page.reload();
+      await page.locator(`[data-testid="build-view"][data-build-id="${build.id}"]`).waitFor();
+      await page.locator('[data-testid="log-line"]', { hasText: /^green standalone$/ }).waitFor();
+      await page.goBack();
+      await page.waitForURL(`${server.url}/app/web-ws/site/builds`);
+      await page.getByTestId("build-view").waitFor({ state: "detached" });
+      await page.goto(`${server.url}/app/web-ws/settings`);
+      await assertAccessible(page, "the standalone settings page");
+      await page.goto(`${server.url}/oauth/setup`);
+      await assertAccessible(page, "the OAuth setup page");
       await screenshot(page, "standalone-builds");
       assert.deepEqual(chromium.consoleErrors, [], "no CSP violation or script error on the standalone pages");
     } finally {

@@ -4,6 +4,7 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { installWorld, type World } from "../support/build-world";
 import { insertBuild } from "../api/api-support";
+import { withContext } from "./pages-support";
 import type { Application } from "../../src/db/models";
 
 /** GET /badges/<token>/<branch>.svg — public, unguessable, cached briefly. */
@@ -56,6 +57,23 @@ describe("status badge", () => {
     res = await badge("release%2F1.x");
     assert.match(svg(), /pipelines: stopped/, "an encoded slash is the same branch");
     assert.doesNotMatch(svg(), /<script|href=|xlink/);
+  });
+
+  it("shows the branch's own pipeline only: not a custom pipeline run on it, not a build a newer commit superseded; 'running' only before its first result", async () => {
+    const models = server.storage.models;
+    const svg = (res: request.Response) => (res.body instanceof Buffer ? res.body.toString("utf8") : res.text);
+    await insertBuild(models, app, { state: "RUNNING", refName: "first-run" });
+    assert.match(svg(await badge("first-run")), /pipelines: running/, "never 'no builds' while one runs");
+    await insertBuild(models, app, { state: "SUCCESSFUL", refName: "first-run" });
+    await insertBuild(models, app, { state: "FAILED", refName: "first-run", pipelineName: "custom: nightly", pipelineKey: "custom/nightly" });
+    await insertBuild(models, app, { state: "STOPPED", refName: "first-run", stateReason: "superseded by #99 (a newer commit on first-run)" });
+    await insertBuild(models, app, { state: "QUEUED", refName: "first-run" });
+    assert.match(svg(await badge("first-run")), /pipelines: passing/);
+    // The builds page names the build its badge shows, so a finished build is a new address the browser fetches.
+    const latest = await models.Build.findOne({ where: { applicationId: app.id, refName: "first-run", state: "SUCCESSFUL" }, order: [["id", "DESC"]] });
+    const page = await withContext(server, w, "/fragments/builds", { repoPath: `${w.workspace}/${w.slug}`, region: "badge", branch: "first-run" });
+    assert.match(page.text, new RegExp(`data-testid="badge-image"`));
+    assert.match(page.text.replace(/&#x3D;/g, "="), new RegExp(`/first-run\\.svg\\?v=${latest?.id}-SUCCESSFUL"`));
   });
 
   it("is cached briefly and revalidated with its ETag", async () => {

@@ -122,7 +122,7 @@ export function linesOf(events: SseEvent[]): string[] {
   for (const e of events) {
     if (e.event !== "message") continue;
     const html = (JSON.parse(e.data) as { html: string }).html;
-    for (const m of html.matchAll(/<div class="log-line" data-testid="log-line">(.*?)<\/div>/g)) out.push(decodeHtml(m[1].replace(/<[^>]*>/g, "")));
+    for (const m of html.matchAll(/<div class="log-line" data-testid="log-line"(?: data-t="\d+")?>(.*?)<\/div>/g)) out.push(decodeHtml(m[1].replace(/<[^>]*>/g, "")));
   }
   return out;
 }

@@ -53,7 +53,7 @@ describe("crafted pipeline files (issue 15): each refused or handled within its 
     it("answers validate --branch at once for the same pattern", () => {
       const result = within(2000, () => validate(["--branch", "a".repeat(40)], fileWithBranchPattern(starPattern(16))));
       assert.equal(result.status, 0, result.output);
-      assert.match(result.output, /no pipeline runs$/);
+      assert.match(result.output, /no pipeline runs\n.*valid \(0 errors/);
     });
 
     it("matches the same pattern as a changeset path at once (condition.changesets goes through the same matcher)", () => {

@@ -51,13 +51,14 @@ describe("pipelines validate (main)", () => {
     const result = run([name, "--branch", "master"], fixture(name));
     assert.equal(result.status, 0);
     const lines = result.out.split("\n");
-    assert.equal(lines[0], `${name}: valid (0 errors, 0 warnings)`);
-    assert.equal(lines[1], 'for a push to branch "master":');
-    assert.equal(lines[2], 'runs "branches: master" (key branches/master)');
-    assert.equal(lines[3], "  clone depth 50, default max-time 120 min, 4 steps");
-    assert.equal(lines[4], "  1. Lint & Format Check  [parallel group 1, image python:3.9, max-time 120 min]");
+    assert.equal(lines[0], 'for a push to branch "master":');
+    assert.equal(lines[1], 'runs "branches: master" (key branches/master)');
+    assert.equal(lines[2], "  clone depth 50, default max-time 120 min, 4 steps");
+    assert.equal(lines[3], "  1. Lint & Format Check  [parallel group 1, image python:3.9, max-time 120 min]");
     assert.ok(lines.includes("  4. Build Docker Image  [manual, image python:3.9, runs-on windows, max-time 120 min]"), result.out);
     assert.doesNotMatch(result.out, /warning:/, "an image is for the runner to judge, not a warning of the file");
+    // The summary comes last.
+    assert.equal(lines.at(-1), `${name}: valid (0 errors, 0 warnings)`);
   });
 
   it("prints the pipeline of a tag, a pull request and a custom run", () => {
@@ -74,7 +75,7 @@ describe("pipelines validate (main)", () => {
     const name = "09-0ryant-taudit.yml";
     const result = run([name, "--tag", "v1"], fixture(name));
     assert.equal(result.status, 0);
-    assert.match(result.out, /for a push of tag "v1":\n {2}no pipeline runs$/);
+    assert.match(result.out, /for a push of tag "v1":\n {2}no pipeline runs\n09-0ryant-taudit\.yml: valid \(0 errors, 0 warnings\)$/);
   });
 
   it("exits 1 when the file cannot be read", () => {
@@ -106,6 +107,44 @@ describe("pipelines validate (main)", () => {
       assert.equal(main([path.join(FIXTURES_DIR, INVALID_FIXTURE)]), 1);
     } finally {
       process.stdout.write = write;
+    }
+  });
+});
+
+describe("pipelines validate: words for people", () => {
+  it('"0 warnings" is never followed by warnings: the summary is last and counts the selected pipeline\'s warnings too', () => {
+    const file = { "ci.yml": "pipelines:\n  default:\n    - step:\n        services: [docker]\n        script: [echo hi]\n" };
+    const result = run(["ci.yml", "--branch", "main"], file);
+    assert.equal(result.status, 0);
+    const lines = result.out.split("\n");
+    const warnings = lines.filter((l) => /warning: /.test(l)).length;
+    const summary = lines.at(-1) ?? "";
+    assert.match(summary, /^ci\.yml: valid \(0 errors, (\d+) warnings?\)$/);
+    assert.equal(Number(/(\d+) warning/.exec(summary)?.[1]), warnings);
+    assert.ok(!lines.slice(0, -1).some((l) => /\b0 warnings\b/.test(l)));
+  });
+
+  it("--custom with a name the file does not have lists the custom pipelines it has, and exits 1", () => {
+    const file = { "ci.yml": "pipelines:\n  default:\n    - step: {script: [echo]}\n  custom:\n    nightly:\n      - step: {script: [echo]}\n    deploy:\n      - step: {script: [echo]}\n" };
+    const result = run(["ci.yml", "--custom", "nightly-build"], file);
+    assert.equal(result.status, 1);
+    assert.equal(result.err, 'pipelines validate: there is no custom pipeline "nightly-build"; the file has "nightly", "deploy"');
+    const none = run(["ci.yml", "--custom", "x"], { "ci.yml": "pipelines:\n  default:\n    - step: {script: [echo]}\n" });
+    assert.match(none.err, /there is no custom pipeline "x"; the file has no custom pipelines/);
+  });
+
+  it("explains YAML syntax errors in plain words, with the parser's own message after them", () => {
+    const cases: Array<[string, RegExp]> = [
+      ["pipelines:\n  default:\n    - step:\n        script:\n          - echo hi\n       name: bad\n", /ci\.yml:6:\d+: error: this line is not indented like the lines above it.*\(YAML says: All mapping items must start at the same column\)/],
+      ["pipelines:\n\tdefault:\n", /ci\.yml:2:\d+: error: this line is indented with a tab: YAML indents with spaces only/],
+      ["pipelines:\n  default:\n    - step:\n        script:\n          - \"echo hi\n", /error: a text in double quotes is never closed/],
+      ["pipelines:\n  default: *nope\n", /error: alias \*nope has no anchor &nope before it \(an anchor must be defined before its aliases\)/],
+      ["pipelines:\n  default:\n    - step:\n        script:\n          - echo a: b\n", /error: .*a command that contains `: ` is read by YAML as a key and a value: put the whole command in quotes/],
+    ];
+    for (const [text, expected] of cases) {
+      const result = run(["ci.yml"], { "ci.yml": text });
+      assert.equal(result.status, 1, text);
+      assert.match(result.out, expected);
     }
   });
 });

@@ -137,6 +137,10 @@ describe("runner API and a remote runner", function () {
       ["post", `${base}/steps/0/finish`, { leaseToken: spec.leaseToken, state: "FAILED", exitCode: 1.5 }],
       ["post", `${base}/steps/0/finish`, { leaseToken: spec.leaseToken, state: "FAILED", exitCode: "1" }],
       ["post", `${base}/finish`, { leaseToken: spec.leaseToken, pausedAt: -1 }],
+      ["post", `${base}/steps/0/test-report`, { leaseToken: spec.leaseToken }],
+      ["post", `${base}/steps/0/test-report`, { leaseToken: spec.leaseToken, report: { files: 1, passed: -1, failed: 0, skipped: 0, failures: [], unreadable: 0 } }],
+      ["post", `${base}/steps/0/test-report`, { leaseToken: spec.leaseToken, report: { files: 1, passed: 1, failed: 0, skipped: 0, failures: "none", unreadable: 0 } }],
+      ["post", `${base}/steps/0/test-report`, { leaseToken: spec.leaseToken, report: { files: 1, passed: 1, failed: 1, skipped: 0, failures: [{ suite: "s", name: 3, message: "m", output: "" }], unreadable: 0 } }],
     ];
     for (const [method, url, body] of bad) {
       const res = await (method === "post" ? api.post(url) : api.put(url)).set("Authorization", auth).send(body);
@@ -167,10 +171,22 @@ describe("runner API and a remote runner", function () {
     await client.appendLog(lease, 0, 0, Buffer.from("hello "));
     await client.appendLog(lease, 0, 0, Buffer.from("hello "));
     await client.appendLog(lease, 0, 6, Buffer.from("world\n"));
+    // The step's test reports: stored per step (sent twice: the second replaces the first), output cut at 2,000 characters.
+    const failure = { suite: "calc", name: "divides", message: "expected 2", output: "o".repeat(5000) };
+    await client.testReport(lease, 0, { files: 1, passed: 1, failed: 1, skipped: 0, failures: [failure], unreadable: 0 });
+    await client.testReport(lease, 0, { files: 2, passed: 3, failed: 2, skipped: 1, failures: [failure, { ...failure, name: "rounds" }], unreadable: 1 });
     await client.stepFinished(lease, 0, { state: "SUCCESSFUL", exitCode: 0 });
     await client.jobFinished(lease, {});
     const build = await buildReaches(server, w.applicationId, commit.hash, ["SUCCESSFUL"]);
     assert.equal(await stepLog(server, build.id, 0), "hello world\n");
+    const step = await server.storage.models.Step.findOne({ where: { buildId: build.id, index: 0 } });
+    const reports = await server.storage.models.StepTestReport.findAll({ where: { stepId: step!.id } });
+    assert.equal(reports.length, 1);
+    assert.deepEqual([reports[0].files, reports[0].passed, reports[0].failed, reports[0].skipped, reports[0].unreadable], [2, 3, 2, 1, 1]);
+    const stored = JSON.parse(reports[0].failures) as { name: string; output: string }[];
+    assert.deepEqual(stored.map((f) => [f.name, f.output.length]), [["divides", 2000], ["rounds", 2000]]);
+    const last = await server.storage.models.StatusOutbox.findOne({ where: { buildId: build.id }, order: [["id", "DESC"]] });
+    assert.match(last?.description ?? "", /^1 step passed; 2 tests failed$/);
 
     // The job is over: its lease token is stale now.
     await assert.rejects(client.heartbeat(lease), LeaseLostError);

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { startFakeConnectApp, type FakeConnectApp } from "./support/fake-connect-app";
 
@@ -38,6 +40,21 @@ describe("Bitbucket Cloud stand-in: dev CLI", () => {
       assert.equal(push.headers["x-event-key"], "repo:push");
       assert.equal(push.claims?.iss, tenant.clientKey);
       assert.ok(!out.includes(tenant.sharedSecret), "the shared secret is never printed");
+      // The repository page to open, and what to click there.
+      assert.match(out, new RegExp(`Open the repository page: http://127\\.0\\.0\\.1:\\d+/cli-ws/demo\\n  and click "Create application" in its Pipelines panel`));
+      // Your own file, or a folder of them.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "standin-push-"));
+      fs.writeFileSync(path.join(dir, "bitbucket-pipelines.yml"), "pipelines:\n  default:\n    - step:\n        script: [echo mine]\n");
+      fs.mkdirSync(path.join(dir, "src"));
+      fs.writeFileSync(path.join(dir, "src", "a.txt"), "a\n");
+      fs.writeFileSync(path.join(dir, "src", "b.txt"), "b\n");
+      child.stdin.write(`push --file ${path.join(dir, "bitbucket-pipelines.yml")}\n`);
+      await waitFor(/pushed [0-9a-f]+ to main \(was [0-9a-f]+\): 1 file of yours/);
+      child.stdin.write(`push feature/x --file ${path.join(dir, "src")}\n`);
+      await waitFor(/pushed [0-9a-f]+ to feature\/x \(was new branch\): 2 files of yours/);
+      child.stdin.write("push --file /nonexistent/file.yml\n");
+      await waitFor(/error: cannot read \/nonexistent\/file\.yml: no such file or folder/);
+      fs.rmSync(dir, { recursive: true, force: true });
       child.stdin.write("quit\n");
       const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
       assert.equal(code, 0);

@@ -1,12 +1,17 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import readline from "node:readline";
 import { parseArgs } from "node:util";
 import { startBitbucketCloud, type BitbucketCloud, type RecordedCall, type WebhookDelivery } from "./cloud";
 
 /**
  * `npm run dev:bitbucket -- --app http://localhost:3000 [--workspace acme] [--repo demo] [--site-port 7990]
- * [--api-port 7991]`: starts the Bitbucket Cloud stand-in, creates a demo repository with a small
- * bitbucket-pipelines.yml, installs it into the app and reads commands from stdin (push, tag, pr, …).
- * Never prints a shared secret or an access token.
+ * [--api-port 7991] [--oauth]`: starts the Bitbucket Cloud stand-in, creates a demo repository with a small
+ * bitbucket-pipelines.yml, installs it into the app, prints the repository page to open (and to click Create
+ * application there), and reads commands from stdin (`push --file bitbucket-pipelines.yml`, tag, pr, …). With
+ * `--oauth` it also plays the OAuth consumer and a signed-in user, so the app's /app pages work locally.
+ * Never prints a Connect shared secret or an access token.
  */
 
 const PIPELINE = `image: atlassian/default-image:4
@@ -33,7 +38,9 @@ pipelines:
 `;
 
 const HELP = `Commands:
-  push [branch]            commit a change on the branch (default: main) and send repo:push
+  push [branch] [--file PATH]...
+                           commit on the branch (default: main) and send repo:push; with --file, your own file or
+                           folder (e.g. --file bitbucket-pipelines.yml, --file src), else a change to CHANGES.md
   tag <name>               commit on main with a tag and send repo:push with both changes
   pr <branch> [id]         send pullrequest:created for <branch> → main (the branch must exist)
   delete <branch>          delete a branch and send repo:push (closed)
@@ -45,7 +52,7 @@ const HELP = `Commands:
 
 function usage(message?: string): never {
   if (message) console.error(message);
-  console.error("usage: npm run dev:bitbucket -- --app <app base URL> [--workspace acme] [--repo demo] [--site-port N] [--api-port N] [--quiet]");
+  console.error("usage: npm run dev:bitbucket -- --app <app base URL> [--workspace acme] [--repo demo] [--site-port N] [--api-port N] [--oauth] [--quiet]");
   process.exit(2);
 }
 
@@ -54,6 +61,56 @@ function port(value: string | undefined, name: string): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) usage(`--${name} must be a port number`);
   return n;
+}
+
+/** Files a push carries at most (a folder larger than that is refused: the stand-in keeps repositories small). */
+const MAX_PUSH_FILES = 500;
+const MAX_PUSH_BYTES = 10 * 1024 * 1024;
+
+/** Your own files for a push: a file (at the repository's root, by its name) or a folder (its files, by their paths in it). */
+export function filesFrom(target: string): Record<string, string> {
+  const full = path.resolve(target);
+  const stat = fs.statSync(full);
+  if (stat.isFile()) return { [path.basename(full)]: fs.readFileSync(full, "utf8") };
+  const out: Record<string, string> = {};
+  let bytes = 0;
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.name === ".git" || e.name === "node_modules") continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        bytes += fs.statSync(p).size;
+        if (Object.keys(out).length >= MAX_PUSH_FILES || bytes > MAX_PUSH_BYTES) throw new Error(`${target} has more than ${MAX_PUSH_FILES} files or ${MAX_PUSH_BYTES / 1024 / 1024} MiB: push a smaller folder`);
+        out[path.relative(full, p).split(path.sep).join("/")] = fs.readFileSync(p, "utf8");
+      }
+    }
+  };
+  walk(full);
+  if (Object.keys(out).length === 0) throw new Error(`${target} has no files`);
+  return out;
+}
+
+/** `push [branch] [--file PATH]...` */
+function pushArgs(args: string[]): { branch: string; files: Record<string, string> | null } {
+  let branch = "main";
+  let files: Record<string, string> | null = null;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--file") {
+      const target = args[++i];
+      if (!target) throw new Error("push --file needs a file or folder, e.g. push --file bitbucket-pipelines.yml");
+      let found: Record<string, string>;
+      try {
+        found = filesFrom(target);
+      } catch (err) {
+        throw new Error(`cannot read ${target}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file or folder" : (err as Error).message}`, { cause: err });
+      }
+      files = { ...(files ?? {}), ...found };
+    } else if (args[i].startsWith("-")) {
+      throw new Error(`push: unknown option ${args[i]} (push [branch] [--file PATH]...)`);
+    } else branch = args[i];
+  }
+  return { branch, files };
 }
 
 function describeDelivery(d: WebhookDelivery): string {
@@ -75,6 +132,7 @@ async function main(): Promise<void> {
       "site-port": { type: "string" },
       "api-port": { type: "string" },
       quiet: { type: "boolean", default: false },
+      oauth: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -124,6 +182,25 @@ async function main(): Promise<void> {
     }
   };
   await install();
+  console.log(`
+Open the repository page: ${cloud.siteUrl}/${workspace}/${repo}
+  and click "Create application" in its Pipelines panel; then push from here (push --file bitbucket-pipelines.yml).`);
+
+  if (values.oauth) {
+    // The OAuth consumer the app's /oauth uses, and a user who belongs to the workspace and is signed in here.
+    const key = process.env.PIPELINES_OAUTH_KEY || "standin-consumer";
+    const given = process.env.PIPELINES_OAUTH_SECRET;
+    const secret = given || randomBytes(18).toString("base64url");
+    cloud.oauth.addConsumer(key, secret, `${appUrl}/oauth/callback`);
+    cloud.oauth.addUser("developer", [workspace]);
+    cloud.oauth.loginAs("developer");
+    console.log(`
+OAuth consumer "${key}" and the signed-in user "developer" (a member of ${workspace}).
+${given ? "  The app must run with the same PIPELINES_OAUTH_KEY and PIPELINES_OAUTH_SECRET as this stand-in, and" : `  Start the app with this stand-in's throwaway consumer (a secret of this stand-in only):
+    PIPELINES_OAUTH_KEY=${key} PIPELINES_OAUTH_SECRET=${secret} \\`}
+    PIPELINES_BITBUCKET_URL=${cloud.siteUrl} PIPELINES_BITBUCKET_API_URL=${cloud.apiUrl} npm start
+  then open ${appUrl}/oauth and click Connect Bitbucket: you land on ${appUrl}/app.`);
+  }
 
   let printed = 0;
   if (!values.quiet) {
@@ -138,14 +215,15 @@ async function main(): Promise<void> {
     return clientKey;
   };
   const commands: Record<string, (args: string[]) => Promise<void>> = {
-    async push([branch = "main"]) {
+    async push(args) {
+      const { branch, files } = pushArgs(args);
       changes++;
       const { commit, delivery } = await cloud.pushAndNotify(appUrl, need(), workspace, repo, {
         branch,
-        files: { "CHANGES.md": `change ${changes} at ${new Date().toISOString()}\n` },
-        message: `Change ${changes} on ${branch}`,
+        files: files ?? { "CHANGES.md": `change ${changes} at ${new Date().toISOString()}\n` },
+        message: files ? `Add ${Object.keys(files).slice(0, 3).join(", ")}${Object.keys(files).length > 3 ? ` and ${Object.keys(files).length - 3} more` : ""}` : `Change ${changes} on ${branch}`,
       });
-      console.log(`pushed ${commit.shortHash} to ${branch} (was ${commit.previous?.slice(0, 12) ?? "new branch"})`);
+      console.log(`pushed ${commit.shortHash} to ${branch} (was ${commit.previous?.slice(0, 12) ?? "new branch"})${files ? `: ${Object.keys(files).length} file${Object.keys(files).length === 1 ? "" : "s"} of yours` : ""}`);
       console.log(`  ${describeDelivery(delivery)}`);
     },
     async tag([name]) {

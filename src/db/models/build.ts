@@ -41,6 +41,12 @@ export interface BuildAttributes {
   baseCommit: string | null;
   deliveryId: number | null;
   rerunOf: number | null;
+  /** The commit's message (its first 1,000 characters), when the event or Bitbucket gave it. */
+  commitMessage: string | null;
+  /** Who wrote the commit, as Bitbucket names them, when known. */
+  commitAuthor: string | null;
+  /** Who started the build: the pusher of a push, the person who pressed Build now or Re-run; null when not known. */
+  startedBy: string | null;
   /** How many times a lost runner made it start over. */
   retries: number;
   startedAt: Date | null;
@@ -61,6 +67,9 @@ type Creation = Optional<
   | "baseCommit"
   | "deliveryId"
   | "rerunOf"
+  | "commitMessage"
+  | "commitAuthor"
+  | "startedBy"
   | "retries"
   | "startedAt"
   | "finishedAt"
@@ -97,6 +106,9 @@ export function defineBuild(sequelize: Sequelize): BuildModel {
       baseCommit: { type: DataTypes.STRING(40) },
       deliveryId: { type: DataTypes.INTEGER },
       rerunOf: { type: DataTypes.INTEGER },
+      commitMessage: { type: DataTypes.TEXT },
+      commitAuthor: { type: DataTypes.STRING(255) },
+      startedBy: { type: DataTypes.STRING(255) },
       retries: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
       startedAt: { type: DataTypes.DATE },
       finishedAt: { type: DataTypes.DATE },

@@ -12,6 +12,7 @@ import { defineLogChunk, type LogChunkModel } from "./log-chunk";
 import { defineRunner, type RunnerModel } from "./runner";
 import { defineStatusOutbox, type StatusOutboxModel } from "./status-outbox";
 import { defineStep, type StepModel } from "./step";
+import { defineStepTestReport, type StepTestReportModel } from "./step-test-report";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 import { defineServerConnection, defineServerWebhook, SERVER_CONNECTION_SECRET_FIELDS, SERVER_WEBHOOK_SECRET_FIELDS, type ServerConnectionModel, type ServerWebhookModel } from "./server-connection";
 import { CLOUD_WEBHOOK_SECRET_FIELDS, defineCloudWebhook, defineOAuthConnection, defineOAuthSession, type CloudWebhookModel, type OAuthConnectionModel, type OAuthSessionModel } from "./oauth";
@@ -29,6 +30,7 @@ export interface Models {
   Build: BuildModel;
   Step: StepModel;
   LogChunk: LogChunkModel;
+  StepTestReport: StepTestReportModel;
   Job: JobModel;
   StatusOutbox: StatusOutboxModel;
   Decision: DecisionModel;
@@ -73,6 +75,7 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     Build: defineBuild(sequelize),
     Step: defineStep(sequelize),
     LogChunk: defineLogChunk(sequelize),
+    StepTestReport: defineStepTestReport(sequelize),
     Job: defineJob(sequelize),
     StatusOutbox: defineStatusOutbox(sequelize),
     Decision: defineDecision(sequelize),
@@ -96,6 +99,7 @@ export type { ApplicationVariable } from "./application-variable";
 export type { Build, BuildState } from "./build";
 export type { Step, StepState } from "./step";
 export type { LogChunk } from "./log-chunk";
+export type { StepTestReport } from "./step-test-report";
 export type { Job } from "./job";
 export type { StatusOutbox, CommitStatusState } from "./status-outbox";
 export type { Decision, DecisionOutcome } from "./decision";

@@ -19,6 +19,7 @@ export function cloudConnectForge(models: Models): Forge {
   return cloudRestForge({
     // A JWT is minted per call: there is nothing to refresh.
     caller: async (tenant) => connectCaller(tenant),
+    siteUrl: (tenant) => tenant.baseUrl,
 
     parseDelivery(eventKey: string, rawBody: string): ParsedDelivery {
       let body: unknown;

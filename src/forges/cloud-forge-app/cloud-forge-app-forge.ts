@@ -18,6 +18,7 @@ export function cloudForgeAppForge(models: Models, siteUrl: string): Forge {
   const site = siteUrl.replace(/\/+$/, "");
   return cloudRestForge({
     caller: async (tenant) => forgeCaller(models, tenant),
+    siteUrl: () => site,
     canPost: (tenant) => installationActive(models, tenant),
     parseDelivery: parseForgeEvent,
 

@@ -14,6 +14,7 @@ import type { OAuthSettings } from "./oauth-settings";
 export function cloudOAuthForge(models: Models, settings: OAuthSettings, baseUrl: string): Forge {
   return cloudRestForge({
     caller: async (tenant, opts) => oauthCaller(models, settings, tenant, opts),
+    siteUrl: () => settings.siteUrl,
 
     async canPost(tenant) {
       const conn = await models.OAuthConnection.findOne({ where: { tenantId: tenant.id }, attributes: ["state"] });

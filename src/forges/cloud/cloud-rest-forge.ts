@@ -1,7 +1,8 @@
 import type { Tenant } from "../../db/models";
 import type { CallOutcome } from "../../http/call-outcome";
 import { isFullHash, type ParsedDelivery } from "../events";
-import { ForgeUnavailableError, type CloneAccess, type CommitStatus, type Forge } from "../forge";
+import { ForgeUnavailableError, type CloneAccess, type CommitInfo, type CommitStatus, type Forge, type RepositoryWebLinks } from "../forge";
+import { cloudAuthor } from "./parse-cloud-event";
 import { repoPath, type ApiResponse, type CloudCaller } from "./cloud-caller";
 
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -13,6 +14,8 @@ export interface CloudForgeParts {
   parseDelivery(eventKey: string, rawBody: string): ParsedDelivery;
   cloneAccess(tenant: Tenant, repository: string): Promise<CloneAccess>;
   buildPageUrl(tenant: Tenant, repository: string, build: { id: number; number: number }): string;
+  /** Bitbucket Cloud's site for the tenant (https://bitbucket.org, or what the tenant was installed from). */
+  siteUrl(tenant: Tenant): string;
   /** Whether statuses may be posted now (false: the credentials are known to be refused; nothing is sent). */
   canPost?(tenant: Tenant): Promise<boolean>;
 }
@@ -38,6 +41,16 @@ async function call(caller: CloudCaller, method: string, path: string): Promise<
 
 /** Bitbucket Cloud's REST side of the Forge interface (files, commits, statuses), shared by Connect and OAuth. */
 export function cloudRestForge(parts: CloudForgeParts): Forge {
+  async function describe(tenant: Tenant, repository: string, hash: string): Promise<CommitInfo | null> {
+    const res = await call(await parts.caller(tenant), "GET", `${repoPath(repository)}/commit/${encodeURIComponent(hash)}`);
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw new Error(`Bitbucket answered HTTP ${res.status} when Pipelines looked up commit ${hash}`);
+    const body = res.json<{ hash?: unknown; message?: unknown; author?: unknown }>();
+    const full = body.hash;
+    // `hash` may also be a branch name (a build started by hand): only an abbreviated hash must prefix the answer.
+    if (!isFullHash(full) || (/^[0-9a-f]+$/.test(hash) && !full.startsWith(hash))) throw new Error(`Bitbucket answered commit ${String(full)} for ${hash}`);
+    return { commit: full, message: typeof body.message === "string" ? body.message : null, author: cloudAuthor(body.author) };
+  }
   return {
     parseDelivery: parts.parseDelivery,
     cloneAccess: parts.cloneAccess,
@@ -52,13 +65,19 @@ export function cloudRestForge(parts: CloudForgeParts): Forge {
     },
 
     async resolveCommit(tenant, repository, hash) {
-      const res = await call(await parts.caller(tenant), "GET", `${repoPath(repository)}/commit/${encodeURIComponent(hash)}`);
-      if (res.status === 404) return null;
-      if (res.status !== 200) throw new Error(`Bitbucket answered HTTP ${res.status} when Pipelines looked up commit ${hash}`);
-      const full = res.json<{ hash?: unknown }>().hash;
-      // `hash` may also be a branch name (a build started by hand): only an abbreviated hash must prefix the answer.
-      if (!isFullHash(full) || (/^[0-9a-f]+$/.test(hash) && !full.startsWith(hash))) throw new Error(`Bitbucket answered commit ${String(full)} for ${hash}`);
-      return full;
+      return (await describe(tenant, repository, hash))?.commit ?? null;
+    },
+
+    describeCommit: describe,
+
+    webLinks(tenant, repository): RepositoryWebLinks {
+      const page = `${parts.siteUrl(tenant).replace(/\/+$/, "")}/${repository.split("/").map(encodeURIComponent).join("/")}`;
+      return {
+        commit: (hash) => `${page}/commits/${encodeURIComponent(hash)}`,
+        branch: (name) => `${page}/branch/${name.split("/").map(encodeURIComponent).join("/")}`,
+        tag: (name) => `${page}/src/${encodeURIComponent(name)}`,
+        pullRequest: (id) => `${page}/pull-requests/${id}`,
+      };
     },
 
     async postStatus(tenant, repository, commit, status: CommitStatus, opts = {}): Promise<CallOutcome> {

@@ -10,6 +10,7 @@ import {
   type RefType,
   type RepositoryRef,
 } from "../events";
+import { authorName } from "../forge";
 import { PayloadReader, isObj, own, quote, type Obj } from "../payload-reader";
 
 // The validators are the forge-independent ones; re-exported so a Cloud caller needs one import.
@@ -86,6 +87,7 @@ function parseChange(body: Body, path: string, raw: unknown, repository: Reposit
     forced,
   };
   if (actor) event.actor = actor;
+  if (after.author) event.headAuthor = after.author;
   return event;
 }
 
@@ -129,7 +131,18 @@ function parsePullRequest(body: Body, action: PullRequestAction, data: unknown):
     destinationCommit,
     headMessage: typeof sourceMessage === "string" ? sourceMessage : null,
   };
+  const actor = actorOf(own(root, "actor"));
+  if (actor) event.actor = actor;
   return { events: [event], ignored: [] };
+}
+
+/** A commit's author as Cloud sends it: `{raw: "Name <email>", user?: {display_name}}` → the display name, else the name. */
+export function cloudAuthor(raw: unknown): string | null {
+  if (!isObj(raw)) return null;
+  const user = own(raw, "user");
+  const display = isObj(user) ? own(user, "display_name") : undefined;
+  if (typeof display === "string" && display.trim()) return display.trim().slice(0, 255);
+  return authorName(own(raw, "raw"));
 }
 
 function actorOf(raw: unknown): PushEvent["actor"] {
@@ -169,13 +182,13 @@ class Body extends PayloadReader {
   }
 
   /** One side (`old` or `new`) of a push change: `{type, name, target: {hash, message}}`. */
-  ref(raw: unknown, path: string): { type: string; name: string; hash: string; message: string | null } {
+  ref(raw: unknown, path: string): { type: string; name: string; hash: string; message: string | null; author: string | null } {
     if (!isObj(raw)) return this.fail(path, "an object", raw);
     const type = this.string(raw, "type", `${path}.type`);
     const name = this.string(raw, "name", `${path}.name`);
     const target = this.object(raw, "target", `${path}.target`);
     const hash = this.hash(target, "hash", `${path}.target.hash`);
     const message = own(target, "message");
-    return { type, name, hash, message: typeof message === "string" ? message : null };
+    return { type, name, hash, message: typeof message === "string" ? message : null, author: cloudAuthor(own(target, "author")) };
   }
 }

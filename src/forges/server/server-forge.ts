@@ -1,7 +1,7 @@
 import type { Models, Tenant } from "../../db/models";
 import type { CallOutcome } from "../../http/call-outcome";
 import { MalformedEventError, isFullHash, type ParsedDelivery } from "../events";
-import { ForgeUnavailableError, type CloneAccess, type CommitStatus, type Forge, type TaggedCommit } from "../forge";
+import { ForgeUnavailableError, authorName, type CloneAccess, type CommitInfo, type CommitStatus, type Forge, type RepositoryWebLinks, type TaggedCommit } from "../forge";
 import { tenantSshPrivateKey } from "../../tenants/ssh-key-store";
 import { parseServerEvent } from "./parse-server-event";
 import { pinnedKnownHosts, sshHostOf } from "./pin-host-key";
@@ -36,6 +36,16 @@ async function call(models: Models, tenant: Tenant, method: string, path: string
  * `baseUrl` is the service's public URL: statuses link to the repository's builds page behind the Server login.
  */
 export function serverForge(models: Models, baseUrl?: string): Forge {
+  async function describe(tenant: Tenant, repository: string, hash: string): Promise<CommitInfo | null> {
+    const res = await call(models, tenant, "GET", `${repoPath(repository)}/commits/${encodeURIComponent(hash)}`);
+    if (res.status === 404) return null;
+    if (res.status !== 200) throw new Error(`Bitbucket Server answered HTTP ${res.status} when Pipelines looked up commit ${hash}`);
+    const body = res.json<{ id?: unknown; message?: unknown; author?: { displayName?: unknown; name?: unknown } }>();
+    const full = body.id;
+    if (!isFullHash(full) || (/^[0-9a-f]+$/.test(hash) && !full.startsWith(hash))) throw new Error(`Bitbucket Server answered commit ${String(full)} for ${hash}`);
+    const author = authorName(body.author?.displayName) ?? authorName(body.author?.name);
+    return { commit: full, message: typeof body.message === "string" ? body.message : null, author };
+  }
   return {
     parseDelivery(eventKey: string, rawBody: string): ParsedDelivery {
       let body: unknown;
@@ -56,12 +66,20 @@ export function serverForge(models: Models, baseUrl?: string): Forge {
     },
 
     async resolveCommit(tenant, repository, hash) {
-      const res = await call(models, tenant, "GET", `${repoPath(repository)}/commits/${encodeURIComponent(hash)}`);
-      if (res.status === 404) return null;
-      if (res.status !== 200) throw new Error(`Bitbucket Server answered HTTP ${res.status} when Pipelines looked up commit ${hash}`);
-      const full = res.json<{ id?: unknown }>().id;
-      if (!isFullHash(full) || (/^[0-9a-f]+$/.test(hash) && !full.startsWith(hash))) throw new Error(`Bitbucket Server answered commit ${String(full)} for ${hash}`);
-      return full;
+      return (await describe(tenant, repository, hash))?.commit ?? null;
+    },
+
+    describeCommit: describe,
+
+    webLinks(tenant, repository): RepositoryWebLinks {
+      const [key, slug] = repository.split("/");
+      const repo = `${tenant.baseUrl.replace(/\/+$/, "")}/projects/${encodeURIComponent(key)}/repos/${encodeURIComponent(slug)}`;
+      return {
+        commit: (hash) => `${repo}/commits/${encodeURIComponent(hash)}`,
+        branch: (name) => `${repo}/browse?at=${encodeURIComponent(`refs/heads/${name}`)}`,
+        tag: (name) => `${repo}/browse?at=${encodeURIComponent(`refs/tags/${name}`)}`,
+        pullRequest: (id) => `${repo}/pull-requests/${id}/overview`,
+      };
     },
 
     async resolveTag(tenant, repository, tag, value): Promise<TaggedCommit | null> {

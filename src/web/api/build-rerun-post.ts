@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { buildJson } from "../../builds/build-json";
 import type { EngineContext } from "../../builds/engine-context";
 import { rerunBuild } from "../../builds/rerun-build";
-import { tenantOf } from "./tenant-auth";
+import { tenantAuthOf, tenantOf } from "./tenant-auth";
 import { conflict, HttpError } from "../../http/http-error";
 import { findBuild } from "./find-build";
 import { unlessBitbucketUnavailable } from "./forge-unavailable";
@@ -12,7 +12,7 @@ export function buildRerunPost(ctx: EngineContext) {
   return async (req: Request, res: Response) => {
     const tenant = tenantOf(res);
     const { build, app } = await findBuild(ctx.models, tenant.id, req.params.id);
-    const result = await unlessBitbucketUnavailable(() => rerunBuild(ctx, tenant, app, build));
+    const result = await unlessBitbucketUnavailable(() => rerunBuild(ctx, tenant, app, build, tenantAuthOf(res).userName ?? null));
     if (result.outcome === "unfinished") throw conflict(result.reason);
     if (result.outcome === "no-pipeline") throw new HttpError(422, result.reason);
     const steps = await ctx.models.Step.findAll({ where: { buildId: result.build.id }, order: [["index", "ASC"]] });

@@ -6,6 +6,7 @@ import { tenantOf } from "./tenant-auth";
 import { HttpError, notFound } from "../../http/http-error";
 import { parseByteRange } from "./byte-range";
 import { findBuild, stepIndexParam } from "./find-build";
+import type { TimedPiece } from "../pages/log-lines";
 
 /** A step in one of these states writes no more log. */
 export const LOG_COMPLETE: readonly StepState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "TIMED_OUT", "SKIPPED", "NOT_RUN"];
@@ -31,13 +32,19 @@ function drained(res: Response): Promise<void> {
  * starts where the previous one ended), so the first is the last one starting at or before `start`.
  */
 export async function* logPieces(models: Models, stepId: number, start: number, end: number): AsyncGenerator<Buffer> {
+  for await (const piece of timedLogPieces(models, stepId, start, end)) yield piece.data;
+}
+
+/** The same pieces with their byte offset in the log and the time their chunk reached the server. */
+export async function* timedLogPieces(models: Models, stepId: number, start: number, end: number): AsyncGenerator<TimedPiece> {
   const first = await models.LogChunk.findOne({ where: { stepId, offset: { [Op.lte]: start } }, order: [["offset", "DESC"]], attributes: ["offset"] });
   let from = first?.offset ?? 0;
   for (;;) {
     const chunks = await models.LogChunk.findAll({ where: { stepId, offset: { [Op.gte]: from, [Op.lte]: end } }, order: [["offset", "ASC"]], limit: BATCH });
     for (const c of chunks) {
-      const piece = c.data.subarray(Math.max(0, start - c.offset), Math.max(0, end + 1 - c.offset));
-      if (piece.length > 0) yield piece;
+      const skip = Math.max(0, start - c.offset);
+      const piece = c.data.subarray(skip, Math.max(0, end + 1 - c.offset));
+      if (piece.length > 0) yield { data: piece, start: c.offset + skip, at: c.createdAt ? new Date(c.createdAt).getTime() : null };
     }
     if (chunks.length < BATCH) return;
     from = chunks[chunks.length - 1].offset + 1;

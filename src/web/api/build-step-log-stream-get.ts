@@ -3,8 +3,8 @@ import type { Models } from "../../db/models";
 import type { StepSignals } from "../../builds/step-signals";
 import { tenantOf } from "./tenant-auth";
 import { badRequest, notFound } from "../../http/http-error";
-import { AnsiRenderer, logLineHtml } from "../pages/ansi-html";
-import { LOG_COMPLETE, logPieces } from "./build-step-log-get";
+import { LogLines } from "../pages/log-lines";
+import { LOG_COMPLETE, timedLogPieces } from "./build-step-log-get";
 import { findBuild, stepIndexParam } from "./find-build";
 
 export interface LogStreamOptions {
@@ -98,14 +98,12 @@ export function buildStepLogStreamGet(models: Models, signals: StepSignals, opts
 
     try {
       await write("retry: 2000\n\n");
-      let ansi = new AnsiRenderer();
+      let lines = new LogLines(offset);
       let pending = Buffer.alloc(0);
       const sendLines = async (bytes: Buffer) => {
         if (bytes.length === 0) return;
+        const html = lines.render(bytes, offset);
         offset += bytes.length;
-        const text = bytes.toString("utf8");
-        const lines = (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
-        const html = lines.map((l) => logLineHtml(ansi.line(l))).join("");
         await write(`id: ${offset}\ndata: ${JSON.stringify({ html })}\n\n`);
       };
       while (!stop.signal.aborted) {
@@ -116,7 +114,7 @@ export function buildStepLogStreamGet(models: Models, signals: StepSignals, opts
           // The log was cleared: the step is being run again from the start.
           offset = 0;
           pending = Buffer.alloc(0);
-          ansi = new AnsiRenderer();
+          lines = new LogLines(0);
           await write(`event: reset\nid: 0\ndata: {}\n\n`);
           continue;
         }
@@ -124,7 +122,10 @@ export function buildStepLogStreamGet(models: Models, signals: StepSignals, opts
         if (step.logBytes > have) {
           const end = Math.min(step.logBytes, have + READ_BYTES) - 1;
           const pieces: Buffer[] = [pending];
-          for await (const piece of logPieces(models, step.id, have, end)) pieces.push(piece);
+          for await (const piece of timedLogPieces(models, step.id, have, end)) {
+            lines.mark(piece);
+            pieces.push(piece.data);
+          }
           pending = Buffer.concat(pieces);
           const nl = pending.lastIndexOf(0x0a);
           let cut = nl + 1;

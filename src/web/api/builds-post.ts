@@ -3,7 +3,7 @@ import { findApplication } from "../../applications/find-application";
 import { buildJson } from "../../builds/build-json";
 import type { EngineContext } from "../../builds/engine-context";
 import { startBuild, type StartBuildRequest } from "../../builds/start-build";
-import { tenantOf } from "./tenant-auth";
+import { tenantAuthOf, tenantOf } from "./tenant-auth";
 import { isSafeRefName } from "../../forges/events";
 import { badRequest, HttpError } from "../../http/http-error";
 import { unlessBitbucketUnavailable } from "./forge-unavailable";
@@ -49,7 +49,7 @@ export function buildsPost(ctx: EngineContext) {
   return async (req: Request, res: Response) => {
     const tenant = tenantOf(res);
     const app = await findApplication(ctx.models, tenant.id, req.params.id);
-    const input = parseStartBuildBody(req.body);
+    const input = { ...parseStartBuildBody(req.body), startedBy: tenantAuthOf(res).userName ?? null };
     const result = await unlessBitbucketUnavailable(() => startBuild(ctx, tenant, app, input));
     switch (result.outcome) {
       case "invalid":

@@ -5,6 +5,7 @@ import { buildCancelPost } from "./build-cancel-post";
 import { buildGet } from "./build-get";
 import { buildRerunPost } from "./build-rerun-post";
 import { buildStepLogGet } from "./build-step-log-get";
+import { buildStepLogDownloadGet } from "./build-step-log-download-get";
 import { buildStepRunPost } from "./build-step-run-post";
 
 /**
@@ -16,6 +17,7 @@ export function buildsRoutes(ctx: EngineContext): Router {
   r.use(express.json({ limit: "16kb" }));
   r.get("/:id", asyncHandler(buildGet(ctx.models)));
   r.get("/:id/steps/:n/log", asyncHandler(buildStepLogGet(ctx.models)));
+  r.get("/:id/steps/:n/log/download", asyncHandler(buildStepLogDownloadGet(ctx.models, ctx.logCapBytes)));
   r.post("/:id/cancel", asyncHandler(buildCancelPost(ctx)));
   r.post("/:id/rerun", asyncHandler(buildRerunPost(ctx)));
   r.post("/:id/steps/:n/run", asyncHandler(buildStepRunPost(ctx)));

@@ -10,6 +10,8 @@ export interface TenantAuth {
   tenant: Tenant;
   /** The Bitbucket user acting (a Connect token's `sub`, or the session's account uuid), when known. */
   user: string | null;
+  /** The acting user's name for people (the session's Bitbucket name), when known. */
+  userName?: string | null;
   via: "connect" | "session" | "forge";
 }
 

@@ -10,6 +10,8 @@ const BY_STATE: Record<string, BadgeStatus> = {
   SUCCESSFUL: { message: "passing", colour: "#1f845a" },
   FAILED: { message: "failing", colour: "#c9372c" },
   STOPPED: { message: "stopped", colour: "#a54800" },
+  /** Only while the branch's first build runs: later a running build shows the result before it. */
+  RUNNING: { message: "running", colour: "#0055cc" },
 };
 const UNKNOWN: BadgeStatus = { message: "no builds", colour: "#626f86" };
 

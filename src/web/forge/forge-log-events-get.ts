@@ -1,10 +1,10 @@
 import type { Request, Response } from "express";
 import type { Models } from "../../db/models";
 import { badRequest, notFound } from "../../http/http-error";
-import { LOG_COMPLETE, logPieces } from "../api/build-step-log-get";
+import { LOG_COMPLETE, timedLogPieces } from "../api/build-step-log-get";
 import { findBuild, stepIndexParam } from "../api/find-build";
 import { tenantOf } from "../api/tenant-auth";
-import { AnsiRenderer, logLineHtml } from "../pages/ansi-html";
+import { LogLines } from "../pages/log-lines";
 
 const READ_BYTES = 256 * 1024;
 
@@ -30,7 +30,13 @@ export function forgeLogEventsGet(models: Models) {
     const complete = LOG_COMPLETE.includes(step.state);
     const end = Math.min(step.logBytes, from + READ_BYTES);
     const pieces: Buffer[] = [];
-    if (end > from) for await (const piece of logPieces(models, step.id, from, end - 1)) pieces.push(piece);
+    const lines = new LogLines(from);
+    if (end > from) {
+      for await (const piece of timedLogPieces(models, step.id, from, end - 1)) {
+        lines.mark(piece);
+        pieces.push(piece.data);
+      }
+    }
     let bytes = Buffer.concat(pieces);
     // Whole lines only, unless the step has finished and this is the rest of its log.
     const last = end === step.logBytes && complete;
@@ -38,9 +44,7 @@ export function forgeLogEventsGet(models: Models) {
       const nl = bytes.lastIndexOf(0x0a);
       bytes = bytes.subarray(0, nl + 1);
     }
-    const text = bytes.toString("utf8");
-    const ansi = new AnsiRenderer();
-    const html = text === "" ? "" : (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n").map((l) => logLineHtml(ansi.line(l))).join("");
+    const html = lines.render(bytes, from);
     const next = from + bytes.length;
     res.setHeader("Cache-Control", "no-store");
     res.json({ reset: false, next, html, end: last && next === step.logBytes ? { state: step.state } : null });

@@ -54,6 +54,7 @@ export function oauthCallbackGet(models: Models, settings: OAuthSettings, log: L
     await models.OAuthSession.destroy({ where: { expiresAt: { [Op.lt]: new Date() } } });
     const signedIn = await newSession(models, req, res);
     await signedIn.update({ userUuid: user.uuid, userName: user.name, workspaceUuids: JSON.stringify(workspaces.map((w) => w.uuid)) });
-    res.set("Cache-Control", "no-store").redirect(302, "/oauth");
+    // Signed in: straight to the workspaces and their builds.
+    res.set("Cache-Control", "no-store").redirect(302, "/app");
   };
 }

@@ -4,17 +4,23 @@ import { escapeHtml } from "../pages/ansi-html";
 import { SCOPES, PIPELINES_SCOPES } from "../../scopes/catalogue";
 import { callbackUrl } from "../../forges/cloud-oauth/oauth-settings";
 import { notFound } from "../../http/http-error";
-import { currentSession, sessionWorkspaces, TENANT_HEADER } from "./session";
+import { currentSession, sessionWorkspaces } from "./session";
 import { sessionConnections } from "./oauth-connections";
 import { standaloneLinks } from "../pages/repository-application";
 
-function page(title: string, body: string): string {
+/** The sign-in pages look like the app's other pages: its stylesheet, its type, its buttons; scripts from /static only. */
+function page(title: string, body: string, script?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Pipelines for Bitbucket</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
+<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><link rel="stylesheet" href="/static/pipelines.css">${script ? `<script src="/static/${script}" defer></script>` : ""}</head>
+<body><nav class="standalone-nav"><a href="/">Pipelines for Bitbucket</a> · <a href="/app">Your workspaces</a></nav><main class="page"><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
 
 function send(res: Response, status: number, html: string): void {
-  res.status(status).set({ "Cache-Control": "no-store", "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'", "X-Frame-Options": "DENY" }).type("html").send(html);
+  res
+    .status(status)
+    .set({ "Cache-Control": "no-store", "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer" })
+    .type("html")
+    .send(html);
 }
 
 /**
@@ -29,15 +35,15 @@ export function oauthSetupGet(baseUrl: string, consumerKey: string | null) {
       .map((i) => `<tr><td>${escapeHtml(i.area)}</td><td>${escapeHtml(i.access)}</td><td><code>${escapeHtml(i.scope)}</code></td><td>${escapeHtml(i.why ?? "")}</td></tr>`)
       .join("");
     const status = consumerKey
-      ? `<p>A consumer is configured (key <code>${escapeHtml(consumerKey)}</code>). <a href="/oauth/connect">Connect Bitbucket</a></p>`
-      : `<p><strong>No consumer is configured.</strong> Set <code>PIPELINES_OAUTH_KEY</code> and <code>PIPELINES_OAUTH_SECRET</code> (or <code>pipelines.oauth.key</code>/<code>secret</code> in config.json) and restart.</p>`;
+      ? `<p class="message success">A consumer is configured (key <code>${escapeHtml(consumerKey)}</code>).</p><p><a class="button primary" href="/oauth/connect">Connect Bitbucket</a></p>`
+      : `<p class="message"><strong>No consumer is configured.</strong> Set <code>PIPELINES_OAUTH_KEY</code> and <code>PIPELINES_OAUTH_SECRET</code> (or <code>pipelines.oauth.key</code>/<code>secret</code> in config.json) and restart.</p>`;
     send(
       res,
       200,
       page(
         "Set up the Bitbucket OAuth consumer",
         `<p>In Bitbucket: Workspace settings → OAuth consumers → Add consumer. Callback URL:</p><p><code id="callback-url">${escapeHtml(callbackUrl(baseUrl))}</code></p>
-<p>Permissions to tick:</p><table><thead><tr><th>Area</th><th>Access</th><th>Scope</th><th>Why</th></tr></thead><tbody>${rows}</tbody></table>${status}`,
+<p>Permissions to tick:</p><table class="table"><thead><tr><th scope="col">Area</th><th scope="col">Access</th><th scope="col">Scope</th><th scope="col">Why</th></tr></thead><tbody>${rows}</tbody></table>${status}`,
       ),
     );
   };
@@ -51,7 +57,15 @@ export function oauthHomeGet(models: Models) {
   return async (req: Request, res: Response) => {
     const session = await currentSession(models, req);
     if (!session?.userUuid) {
-      send(res, 200, page("Pipelines for Bitbucket", `<p><a id="connect" href="/oauth/connect">Connect Bitbucket</a></p><p><a href="/oauth/setup">Setup</a></p>`));
+      send(
+        res,
+        200,
+        page(
+          "Pipelines for Bitbucket",
+          `<p class="lead">Sign in with your Bitbucket account: every workspace you belong to that grants access becomes a connection, and its repositories' builds are at <a href="/app">/app</a>.</p>
+<p><a class="button primary" id="connect" href="/oauth/connect">Connect Bitbucket</a></p><p class="muted">Setting up this service? <a href="/oauth/setup">The OAuth consumer it needs</a>.</p>`,
+        ),
+      );
       return;
     }
     const connections = await sessionConnections(models, session);
@@ -59,17 +73,15 @@ export function oauthHomeGet(models: Models) {
       .map(({ view: c }) => {
         const state =
           c.state === "connected"
-            ? `<span class="state">connected</span>`
-            : `<span class="state reconnect">reconnect needed</span> — ${escapeHtml(c.reason ?? "")} <a href="/oauth/connect">Reconnect</a>`;
+            ? `<span class="lozenge successful state">connected</span>`
+            : `<span class="lozenge failed state reconnect">reconnect needed</span> — ${escapeHtml(c.reason ?? "")} <a href="/oauth/connect">Reconnect</a>`;
         const apps = c.applications.map((a) => `<li>${escapeHtml(a.repository)} (auto-build ${a.autoBuild ? "on" : "off"})</li>`).join("") || "<li>No applications yet.</li>";
-        return `<section data-tenant="${c.tenantId}"><h2><a href="/app/${encodeURIComponent(c.workspace)}">${escapeHtml(c.workspace)}</a></h2><p>${state}</p><ul>${apps}</ul>
-<button type="button" data-disconnect="${c.tenantId}">Disconnect</button></section>`;
+        return `<section class="section" data-tenant="${c.tenantId}"><h2><a href="/app/${encodeURIComponent(c.workspace)}">${escapeHtml(c.workspace)}</a></h2><p>${state}</p><ul>${apps}</ul>
+<p><button type="button" class="button" data-disconnect="${c.tenantId}" data-workspace="${escapeHtml(c.workspace)}">Disconnect</button></p></section>`;
       })
       .join("");
-    const script = `<script>document.querySelectorAll("[data-disconnect]").forEach(function(b){b.addEventListener("click",function(){
-if(!confirm("Disconnect this workspace? Its webhooks and SSH key are deleted from Bitbucket and its builds stopped."))return;
-fetch("/api/oauth/disconnect",{method:"POST",headers:{"${TENANT_HEADER}":b.getAttribute("data-disconnect")},credentials:"same-origin"}).then(function(){location.reload();});});});</script>`;
-    send(res, 200, page(`Signed in as ${session.userName ?? session.userUuid}`, `${items || "<p>None of your workspaces is connected.</p>"}<p><a href="/oauth/connect">Connect Bitbucket again</a></p>${script}`));
+    const body = `<p class="message" data-testid="message" role="status" aria-live="polite" hidden></p>${items || "<p>None of your workspaces is connected.</p>"}<p><a href="/app">Your workspaces and their builds</a> · <a href="/oauth/connect">Connect Bitbucket again</a></p>`;
+    send(res, 200, page(`Signed in as ${session.userName ?? session.userUuid}`, body, "oauth.js"));
   };
 }
 

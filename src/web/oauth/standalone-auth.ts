@@ -29,7 +29,7 @@ export function standaloneWorkspace(models: Models): RequestHandler {
       const slug = req.params.workspace;
       const mine = (await sessionConnections(models, session)).find((c) => c.view.workspace === slug);
       if (!mine || mine.tenant.status !== "active") throw notFound("no connected workspace of yours has this name");
-      setTenantAuth(res, { tenant: mine.tenant, user: session.userUuid, via: "session" });
+      setTenantAuth(res, { tenant: mine.tenant, user: session.userUuid, userName: session.userName, via: "session" });
       return true;
     })().then((go) => {
       if (go) next();

@@ -145,6 +145,6 @@ export class AnsiRenderer {
 }
 
 /** One line of a log as the page shows it. */
-export function logLineHtml(inner: string): string {
-  return `<div class="log-line" data-testid="log-line">${inner}</div>`;
+export function logLineHtml(inner: string, at: number | null = null): string {
+  return `<div class="log-line" data-testid="log-line"${at === null ? "" : ` data-t="${at}"`}>${inner}</div>`;
 }

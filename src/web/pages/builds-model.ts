@@ -1,11 +1,15 @@
 import type { Request } from "express";
-import type { BuildState, Tenant } from "../../db/models";
+import { Op } from "sequelize";
+import type { Build, BuildState, Tenant } from "../../db/models";
 import { badRequest } from "../../http/http-error";
 import { BUILD_STATES, listBuilds, parseBuildListQuery, type BuildListQuery } from "../api/builds-list-get";
 import { listDecisions } from "../api/decisions-get";
 import { buildChart, type BuildChart } from "./build-chart";
-import { buildDetailView, buildView, formatDuration, formatTime, type BuildDetailView, type BuildView } from "./build-view";
+import { buildDetailView, buildView, formatDuration, formatTime, relativeTime, testsView, type BuildDetailView, type BuildView } from "./build-view";
+import { buildExtras } from "./build-extras";
+import { runnerNotes, type RunnerNotes } from "./log-lines";
 import { badgeUrl } from "../badge/badge-url";
+import { badgeBuild } from "../badge/badge-build";
 import { knownMainBranch } from "./main-branch";
 import type { PageDeps } from "./page-deps";
 import { bitbucketLinks, repositoryApplication } from "./repository-application";
@@ -17,6 +21,7 @@ export const BUILDS_REGIONS: readonly BuildsRegion[] = ["list", "chart", "build"
 const PAGE_SIZE = 25;
 const CHART_BUILDS = 50;
 const DECISIONS_PAGE = 10;
+const NOTES_BYTES = 16 * 1024;
 
 /** What the builds page is asked for: filters and cursor of the list, a build to show, a page of decisions. */
 export interface BuildsQuery {
@@ -53,6 +58,7 @@ export function parseBuildsQuery(query: Request["query"], fragment: boolean): Bu
 export interface DecisionView {
   receivedAt: string;
   receivedText: string;
+  receivedRelative: string;
   event: string;
   ref: string | null;
   commitShort: string | null;
@@ -91,9 +97,14 @@ export async function buildsModel(deps: PageDeps, tenant: Tenant, repo: { fullNa
   const app = await repositoryApplication(models, tenant, repo);
   const repository = app?.repository ?? repo.fullName;
   if (!app) return { repository, buildsUrl: null, app: null };
-  const links = bitbucketLinks(deps.ctx.forgeFor(tenant), tenant, app.repository, deps.baseUrl);
+  const forge = deps.ctx.forgeFor(tenant);
+  const links = bitbucketLinks(forge, tenant, app.repository, deps.baseUrl);
+  const web = forge.webLinks(tenant, app.repository);
   const now = Date.now();
-  const view = (b: Parameters<typeof buildView>[0]) => buildView(b, app.repository, links.build(b), now);
+  const views = async (rows: readonly Build[]): Promise<BuildView[]> => {
+    const extras = await buildExtras(models, rows, now);
+    return rows.map((b) => buildView(b, app.repository, links.build(b), web, extras.get(b.id), now));
+  };
   const { branch, state } = q.list;
   const out: BuildsApplicationView = {
     id: app.id,
@@ -103,15 +114,15 @@ export async function buildsModel(deps: PageDeps, tenant: Tenant, repo: { fullNa
   const work: Promise<void>[] = [];
   if (q.regions.has("list")) {
     work.push(
-      listBuilds(models, app.id, q.list).then(({ rows, next }) => {
-        out.list = { rows: rows.map(view), next, first: q.cursor === null, empty: rows.length === 0 };
+      listBuilds(models, app.id, q.list).then(async ({ rows, next }) => {
+        out.list = { rows: await views(rows), next, first: q.cursor === null, empty: rows.length === 0 };
       }),
     );
   }
   if (q.regions.has("chart")) {
     work.push(
-      listBuilds(models, app.id, { ...q.list, cursor: null, limit: CHART_BUILDS }).then(({ rows }) => {
-        out.chart = buildChart(rows.map(view), formatDuration);
+      listBuilds(models, app.id, { ...q.list, cursor: null, limit: CHART_BUILDS }).then(async ({ rows }) => {
+        out.chart = buildChart(await views(rows), formatDuration);
       }),
     );
   }
@@ -122,6 +133,7 @@ export async function buildsModel(deps: PageDeps, tenant: Tenant, repo: { fullNa
           rows: values.map((d) => ({
             receivedAt: new Date(d.receivedAt).toISOString(),
             receivedText: formatTime(new Date(d.receivedAt)),
+            receivedRelative: relativeTime(new Date(d.receivedAt), now),
             event: d.event,
             ref: d.ref,
             commitShort: d.commit ? d.commit.slice(0, 12) : null,
@@ -147,14 +159,39 @@ export async function buildsModel(deps: PageDeps, tenant: Tenant, repo: { fullNa
           return;
         }
         const steps = await models.Step.findAll({ where: { buildId: build.id }, order: [["index", "ASC"]] });
-        out.build = buildDetailView(build, app.repository, links.build(build), steps, now);
+        const ids = steps.map((s) => s.id);
+        const [extras, tops, reports] = await Promise.all([
+          buildExtras(models, [build], now),
+          // The runner's lines at the top of each log (what the header shows once): the first 16 KiB is plenty.
+          models.LogChunk.findAll({ where: { stepId: { [Op.in]: ids }, offset: { [Op.lt]: NOTES_BYTES } }, order: [["offset", "ASC"]], attributes: ["stepId", "offset", "data"] }),
+          models.StepTestReport.findAll({ where: { stepId: { [Op.in]: ids } } }),
+        ]);
+        const notes = new Map<number, RunnerNotes>();
+        for (const s of steps) {
+          const text = Buffer.concat(tops.filter((c) => c.stepId === s.id).map((c) => c.data)).toString("utf8");
+          if (text) notes.set(s.index, runnerNotes(text));
+        }
+        const stepOf = new Map(steps.map((s) => [s.id, s]));
+        const tests = testsView(
+          reports.flatMap((r) => {
+            const s = stepOf.get(r.stepId);
+            return s ? [{ stepIndex: s.index, stepName: s.name, files: r.files, passed: r.passed, failed: r.failed, skipped: r.skipped, unreadable: r.unreadable, failures: r.failures }] : [];
+          }),
+        );
+        out.build = buildDetailView(build, app.repository, links.build(build), { steps, links: web, extras: extras.get(build.id) ?? { waitMs: 0, rerunOfNumber: null }, notes, tests }, now);
       })(),
     );
   }
   if (q.regions.has("badge")) {
     const badgeBranch = branch ?? knownMainBranch(app, tenant, deps.log) ?? "main";
     const imageUrl = badgeUrl(deps.baseUrl, app.badgeToken, badgeBranch);
-    out.badge = { branch: badgeBranch, imageUrl, markdown: `[![Pipelines: ${badgeBranch}](${imageUrl})](${links.buildsPage()})` };
+    work.push(
+      badgeBuild(models, app.id, badgeBranch).then(({ build, running }) => {
+        // The page's own copy names what it shows: a build that finishes makes it a new address, fetched at once.
+        const shown = `${imageUrl}?v=${build ? `${build.id}-${build.state}` : running ? "running" : "none"}`;
+        out.badge = { branch: badgeBranch, imageUrl: shown, markdown: `[![Pipelines: ${badgeBranch}](${imageUrl})](${links.buildsPage()})` };
+      }),
+    );
   }
   await Promise.all(work);
   return { repository, buildsUrl: links.buildsPage(), app: out };

@@ -1,4 +1,6 @@
-import type { Tenant } from "../../db/models";
+import { Op } from "sequelize";
+import type { Build, Tenant } from "../../db/models";
+import { buildExtras } from "./build-extras";
 import { listBuilds } from "../api/builds-list-get";
 import { buildView, type BuildView } from "./build-view";
 import { knownMainBranch } from "./main-branch";
@@ -37,17 +39,21 @@ export async function panelModel(deps: PageDeps, tenant: Tenant, repo: { fullNam
   const app = await repositoryApplication(models, tenant, repo);
   const repository = app?.repository ?? repo.fullName;
   if (!app) return { repository, app: null };
-  const links = bitbucketLinks(deps.ctx.forgeFor(tenant), tenant, app.repository, deps.baseUrl);
+  const forge = deps.ctx.forgeFor(tenant);
+  const links = bitbucketLinks(forge, tenant, app.repository, deps.baseUrl);
+  const web = forge.webLinks(tenant, app.repository);
   const mainBranch = knownMainBranch(app, tenant, deps.log);
   const [recent, mainRow, lately] = await Promise.all([
     listBuilds(models, app.id, { cursor: null, limit: 5 }),
     mainBranch
-      ? models.Build.findOne({ where: { applicationId: app.id, refType: "branch", refName: mainBranch }, order: [["id", "DESC"]], attributes: { exclude: ["plan", "variables"] } })
+      ? // The branch's own pipeline only: a custom pipeline run on the branch is not its build.
+        models.Build.findOne({ where: { applicationId: app.id, refType: "branch", refName: mainBranch, pipelineKey: { [Op.notLike]: "custom/%" } }, order: [["id", "DESC"]], attributes: { exclude: ["plan", "variables"] } })
       : null,
     models.Build.findAll({ where: { applicationId: app.id }, order: [["number", "DESC"]], limit: BRANCH_SUGGESTION_BUILDS, attributes: ["refType", "refName"] }),
   ]);
   const now = Date.now();
-  const view = (b: Parameters<typeof buildView>[0]) => buildView(b, app.repository, links.build(b), now);
+  const extras = await buildExtras(models, [...recent.rows, ...(mainRow ? [mainRow] : [])] as Build[], now);
+  const view = (b: Build) => buildView(b, app.repository, links.build(b), web, extras.get(b.id), now);
   const branches = [...new Set([...(mainBranch ? [mainBranch] : []), ...lately.filter((b) => b.refType !== "tag" && b.refName).map((b) => b.refName)])].slice(0, BRANCH_SUGGESTIONS);
   return {
     repository,

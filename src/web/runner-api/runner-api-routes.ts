@@ -12,6 +12,7 @@ import { runnerMeGet } from "./runner-me-get";
 import { stepFinishPost } from "./step-finish-post";
 import { LOG_CHUNK_LIMIT_BYTES, stepLogPut } from "./step-log-put";
 import { stepStartPost } from "./step-start-post";
+import { stepTestReportPost } from "./step-test-report-post";
 
 export type { RunnerApiDeps } from "./runner-api-deps";
 
@@ -45,6 +46,8 @@ export function runnerApiRoutes(deps: RunnerApiDeps): Router {
   r.post("/jobs/:jobId/steps/:step/start", json, asyncHandler(stepStartPost(deps)));
   r.put("/jobs/:jobId/steps/:step/log", contentType("application/octet-stream"), express.raw({ type: "application/octet-stream", limit: LOG_CHUNK_LIMIT_BYTES }), asyncHandler(stepLogPut(deps)));
   r.post("/jobs/:jobId/steps/:step/finish", json, asyncHandler(stepFinishPost(deps)));
+  // A report carries up to 100 failures of up to 2,000 characters of output each.
+  r.post("/jobs/:jobId/steps/:step/test-report", contentType("application/json"), express.json({ limit: "1mb" }), asyncHandler(stepTestReportPost(deps)));
   r.post("/jobs/:jobId/finish", json, asyncHandler(jobFinishPost(deps)));
   r.post("/jobs/:jobId/release", json, asyncHandler(jobReleasePost(deps)));
   r.use(leaseLost);

@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import { badRequest } from "../../http/http-error";
-import type { ReportedStepState, StepStartInfo } from "../../runner/runner-protocol";
+import { MAX_FAILURE_OUTPUT, MAX_TEST_FAILURES, type ReportedStepState, type StepStartInfo, type TestFailure, type TestReportSummary } from "../../runner/runner-protocol";
 
 /** The step states a runner may report. */
 export const REPORTED_STEP_STATES: readonly ReportedStepState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "TIMED_OUT", "SKIPPED"];
@@ -80,4 +80,34 @@ export function outputVariables(value: unknown): Record<string, string> | undefi
     out[name] = v;
   }
   return out;
+}
+
+/** A count of tests or files: a whole number from 0 to a billion. */
+function count(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 1e9) throw badRequest(`report.${name} must be a whole number from 0 to 1000000000`);
+  return value;
+}
+
+function text(value: unknown, name: string, max: number): string {
+  if (typeof value !== "string") throw badRequest(`${name} must be a string`);
+  return value.slice(0, max);
+}
+
+/** The `report` of a step's test-report call, checked and cut to what the server keeps. */
+export function testReportOf(body: Record<string, unknown>): TestReportSummary {
+  const raw = body.report;
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw badRequest("report must be an object");
+  const r = raw as Record<string, unknown>;
+  if (!Array.isArray(r.failures)) throw badRequest("report.failures must be a list");
+  const failures: TestFailure[] = r.failures.slice(0, MAX_TEST_FAILURES).map((f: unknown, i: number) => {
+    if (!f || typeof f !== "object" || Array.isArray(f)) throw badRequest(`report.failures[${i}] must be an object`);
+    const o = f as Record<string, unknown>;
+    return {
+      suite: text(o.suite, `report.failures[${i}].suite`, 500),
+      name: text(o.name, `report.failures[${i}].name`, 500),
+      message: text(o.message, `report.failures[${i}].message`, 1000),
+      output: text(o.output, `report.failures[${i}].output`, MAX_FAILURE_OUTPUT),
+    };
+  });
+  return { files: count(r.files, "files"), passed: count(r.passed, "passed"), failed: count(r.failed, "failed"), skipped: count(r.skipped, "skipped"), failures, unreadable: count(r.unreadable, "unreadable") };
 }

@@ -32,7 +32,7 @@ export function serverRepositoryPage(baseUrl: string, models: Models): RequestHa
       if (!grant) return false;
       const tenant = await grantedTenant(models, grant, tenantIdParam(req.params.tenantId));
       if (!grantCovers(grant, `${req.params.workspace}/${req.params.repo}`)) throw notFound("no repository you can read on this Bitbucket Server has this address");
-      setTenantAuth(res, { tenant, user: grant.username, via: "session" });
+      setTenantAuth(res, { tenant, user: grant.username, userName: grant.username, via: "session" });
       return true;
     })().then((go) => {
       if (go) next();
