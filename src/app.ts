@@ -24,6 +24,7 @@ import { configureGet } from "./web/pages/configure-get";
 import { applicationsRoutes } from "./web/api/applications-routes";
 import { applicationBuildsRoutes } from "./web/api/application-builds-routes";
 import { buildsRoutes } from "./web/api/builds-routes";
+import { deploymentsRoutes } from "./web/api/deployments-routes";
 import { contextToken } from "./web/api/context-token";
 import { sshKeyBitbucketPost } from "./web/api/ssh-key-bitbucket-post";
 import { runnerApiRoutes } from "./web/runner-api/runner-api-routes";
@@ -181,7 +182,8 @@ export function createApp(deps: AppDeps): Promise<App> {
     // The JSON API: page actions, authenticated with a context token (AP.context.getToken()).
     app.use("/api/applications", apiAuth, applicationsRoutes(models, cloud));
     app.use("/api/applications", connectOrSession(contextToken(verify), session), applicationBuildsRoutes(deps.engine.ctx));
-    app.use("/api/builds", apiAuth, buildsRoutes(deps.engine.ctx));
+    app.use("/api/applications", connectOrSession(contextToken(verify), session), deploymentsRoutes({ ctx: deps.engine.ctx, oauth: oauth ?? null }));
+    app.use("/api/builds", apiAuth, buildsRoutes(deps.engine.ctx, oauth ?? null));
     app.post("/api/ssh-key/bitbucket", apiAuth, asyncHandler(sshKeyBitbucketPost(models, cloud)));
     // The runner API: remote runners (`npm run runner`), authenticated with a runner token.
     app.use("/runner", runnerApiRoutes({ models, jobs: deps.engine.jobs, log }));

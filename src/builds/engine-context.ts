@@ -2,6 +2,7 @@ import type { Models } from "../db/models";
 import type { ForgeFor } from "../forges/forge-for";
 import type { Logger } from "../log/logger";
 import type { OidcIssuer } from "../oidc/oidc-issuer";
+import type { StepGate } from "./step-gate";
 
 /** What the build engine's parts share: the database, the forges, the log, and the limits from configuration. */
 export interface EngineContext {
@@ -14,6 +15,8 @@ export interface EngineContext {
   logCapBytes: number;
   /** Signs the OIDC tokens of steps that ask for one (`oidc: true`). */
   oidc: OidcIssuer;
+  /** Deployment environments and concurrency groups: what may start, wait or is refused (absent: everything runs). */
+  gate?: StepGate;
   /** Called when there is new work for runners (a job queued), or a status to post. */
   notify?: {
     jobQueued?(): void;

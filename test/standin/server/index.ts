@@ -41,6 +41,8 @@ export interface StandinUser {
   forbidden?: boolean;
   /** The repositories (`PROJECT/slug`) the user may read, for `/rest/api/1.0/repos?permission=REPO_READ`; all when absent. */
   reads?: string[];
+  /** The repositories the user administers, for `/rest/api/1.0/repos?permission=REPO_ADMIN`; none when absent. */
+  admins?: string[];
 }
 
 export interface StartOptions {
@@ -342,8 +344,9 @@ export class BitbucketServerStandin {
       // Paged like Server: start, limit, isLastPage, nextPageStart.
       const start = Number(u.searchParams.get("start") ?? 0);
       const limit = Math.min(Number(u.searchParams.get("limit") ?? 25), 1000);
-      // `permission=REPO_READ`: only what the calling user may read.
-      const reads = u.searchParams.get("permission") === "REPO_READ" ? this.users.get(auth.user)?.reads : undefined;
+      // `permission=REPO_READ`: only what the calling user may read; `REPO_ADMIN`: only what they administer.
+      const permission = u.searchParams.get("permission");
+      const reads = permission === "REPO_READ" ? this.users.get(auth.user)?.reads : permission === "REPO_ADMIN" ? (this.users.get(auth.user)?.admins ?? []) : undefined;
       const visible = reads ? this.repositories.filter((full) => reads.some((r) => r.toUpperCase() === full.toUpperCase())) : this.repositories;
       const page = visible.slice(start, start + limit).map((full) => {
         const [key, slug] = full.split("/");
