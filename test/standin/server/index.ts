@@ -389,6 +389,20 @@ export class BitbucketServerStandin {
         if (!content || content.type !== "blob") return error(404, "The path does not exist at this revision");
         return send(200, content.content.toString("utf8"), "text/plain");
       }
+      if (req.method === "GET" && rest === "/commits") {
+        // Server's commit list: `until` and what it has that `since` has not, newest first, paged.
+        const until = await this.repos.resolve(gitDir, u.searchParams.get("until") ?? "main");
+        const since = u.searchParams.get("since");
+        const sinceHash = since ? await this.repos.resolve(gitDir, since) : null;
+        if (!until || (since && !sinceHash)) return error(404, "Commit does not exist");
+        const listed = await this.git.run(["rev-list", until, ...(sinceHash ? [`^${sinceHash}`] : []), "--"], { cwd: gitDir });
+        const ids = listed.stdout.toString("utf8").split("\n").filter(Boolean);
+        const start = Number(u.searchParams.get("start") ?? 0);
+        const limit = Math.min(Number(u.searchParams.get("limit") ?? 25), 1000);
+        const values = ids.slice(start, start + limit).map((id) => ({ id, displayId: id.slice(0, 11) }));
+        const isLastPage = start + limit >= ids.length;
+        return send(200, { size: values.length, limit, start, isLastPage, values, ...(isLastPage ? {} : { nextPageStart: start + limit }) });
+      }
       if (req.method === "GET" && (r = /^\/commits\/([^/]+)$/.exec(rest))) {
         const hash = await this.repos.resolve(gitDir, decodeURIComponent(r[1]));
         if (!hash) return error(404, "Commit does not exist");
