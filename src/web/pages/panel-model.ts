@@ -4,6 +4,7 @@ import { buildView, type BuildView } from "./build-view";
 import { knownMainBranch } from "./main-branch";
 import type { PageDeps } from "./page-deps";
 import { bitbucketLinks, repositoryApplication } from "./repository-application";
+import { deploymentLines } from "./deployment-lines";
 
 /** Builds looked at to suggest branches in "Build now" (newest first). */
 const BRANCH_SUGGESTION_BUILDS = 100;
@@ -20,6 +21,8 @@ export interface PanelApplicationView {
   branches: string[];
   defaultBranch: string;
   buildsUrl: string;
+  /** Each environment's current deployment, one line each. */
+  deployments: Awaited<ReturnType<typeof deploymentLines>>;
 }
 
 export interface PanelModel {
@@ -39,12 +42,13 @@ export async function panelModel(deps: PageDeps, tenant: Tenant, repo: { fullNam
   if (!app) return { repository, app: null };
   const links = bitbucketLinks(deps.ctx.forgeFor(tenant), tenant, app.repository, deps.baseUrl);
   const mainBranch = knownMainBranch(app, tenant, deps.log);
-  const [recent, mainRow, lately] = await Promise.all([
+  const [recent, mainRow, lately, deployments] = await Promise.all([
     listBuilds(models, app.id, { cursor: null, limit: 5 }),
     mainBranch
       ? models.Build.findOne({ where: { applicationId: app.id, refType: "branch", refName: mainBranch }, order: [["id", "DESC"]], attributes: { exclude: ["plan", "variables"] } })
       : null,
     models.Build.findAll({ where: { applicationId: app.id }, order: [["number", "DESC"]], limit: BRANCH_SUGGESTION_BUILDS, attributes: ["refType", "refName"] }),
+    deploymentLines(models, app),
   ]);
   const now = Date.now();
   const view = (b: Parameters<typeof buildView>[0]) => buildView(b, app.repository, links.build(b), now);
@@ -60,6 +64,7 @@ export async function panelModel(deps: PageDeps, tenant: Tenant, repo: { fullNam
       branches,
       defaultBranch: mainBranch ?? branches[0] ?? "",
       buildsUrl: links.buildsPage(),
+      deployments,
     },
   };
 }
