@@ -290,6 +290,31 @@ describe("deployments", function () {
     assert.match(none.body.error, /has no step that deploys to Production/);
   });
 
+  it("a deployment waiting for its environment can be cancelled by hand; the running one goes on, and the next in line gets it", async () => {
+    const w = await installWorld(bb, server, "cancel");
+    await appApi(server, w, "patch", "", w.auth()).send({ autoCancel: false }).expect(200);
+    const file = (n: number, seconds: number) => `pipelines:\n  default:\n    - step:\n        name: Deploy ${n}\n        deployment: test\n        script: ["sleep ${seconds}", "echo done ${n}"]\n`;
+    const long = await push(w, file(1, 8), { message: "long" });
+    const running = await buildReaches(server, w.applicationId, long, ["RUNNING"]);
+    await eventually("the long one deploying", async () => (await server.storage.models.Deployment.findOne({ where: { buildId: running.id, state: "RUNNING" } })) ?? undefined);
+    const second = await push(w, file(2, 1), { message: "second" });
+    const third = await push(w, file(3, 1), { message: "third" });
+    const waiting = await buildReaches(server, w.applicationId, second, ["PAUSED"]);
+    assert.match(waiting.stateReason ?? "", new RegExp(`^waiting: build #${running.number} is deploying to Test$`));
+    const cancelled = await request(server.url).post(`/api/builds/${waiting.id}/cancel`).set("Authorization", w.auth());
+    assert.equal(cancelled.status, 200, cancelled.text);
+    const after = await buildReaches(server, w.applicationId, third, ["SUCCESSFUL", "FAILED"], 60_000);
+    assert.equal(after.state, "SUCCESSFUL");
+    assert.equal((await server.storage.models.Build.findByPk(running.id))?.state, "SUCCESSFUL");
+    assert.equal((await server.storage.models.Build.findByPk(waiting.id))?.state, "STOPPED");
+    const states = (await deploymentsOf(w, "test")).map((d) => [d.buildId, d.state]);
+    assert.deepEqual(states, [
+      [after.id, "SUCCESSFUL"],
+      [waiting.id, "STOPPED"],
+      [running.id, "SUCCESSFUL"],
+    ]);
+  });
+
   it("concurrency-group: steps of the same group in two builds run one at a time", async () => {
     const w = await installWorld(bb, server, "group");
     await appApi(server, w, "patch", "", w.auth()).send({ autoCancel: false }).expect(200);
