@@ -22,9 +22,12 @@ import { handlebarsEngine } from "./web/view-engine";
 import { panelGet } from "./web/pages/panel-get";
 import { buildsGet } from "./web/pages/builds-get";
 import { configureGet } from "./web/pages/configure-get";
+import { deploymentsGet } from "./web/pages/deployments-get";
+import { deploymentsFragmentGet } from "./web/pages/deployments-fragment-get";
 import { applicationsRoutes } from "./web/api/applications-routes";
 import { applicationBuildsRoutes } from "./web/api/application-builds-routes";
 import { buildsRoutes } from "./web/api/builds-routes";
+import { deploymentsRoutes } from "./web/api/deployments-routes";
 import { contextToken } from "./web/api/context-token";
 import { sshKeyBitbucketPost } from "./web/api/ssh-key-bitbucket-post";
 import { runnerApiRoutes } from "./web/runner-api/runner-api-routes";
@@ -169,20 +172,23 @@ export function createApp(deps: AppDeps): Promise<App> {
     }
     app.use("/static", express.static(path.join(PROJECT_ROOT, "public"), { maxAge: "1h", index: false }));
     const pages = { baseUrl: config.baseUrl, ctx: deps.engine.ctx, log };
+    const deploymentsPage = { ...pages, oauth: oauth ?? null };
     // The same pages standalone (outside Bitbucket), behind the session: /app/….
-    if (oauth) app.use(standaloneRoutes(pages, models, callerFor));
+    if (oauth) app.use(standaloneRoutes(pages, models, callerFor, deploymentsPage));
     // The Forge app's pages inside Bitbucket (invokeRemote): the same pages and JSON API behind the Forge door.
     if (forgeDoor) app.use("/forge/ui", forgeUiRoutes(forgeDoor, pages, deps.engine.ctx, cloud));
     // Bitbucket Server users sign in with their Server credentials: /server/login, /server/:tenantId/….
-    app.use(serverLoginRoutes(pages, models, log));
+    app.use(serverLoginRoutes(pages, models, log, deploymentsPage));
     app.get("/pages/panel", connectJwt("normal", verify), asyncHandler(panelGet(pages)));
     app.get("/pages/builds", connectJwt("normal", verify), asyncHandler(buildsGet(pages)));
     app.get("/pages/configure", connectJwt("normal", verify), asyncHandler(configureGet(config.baseUrl, models, callerFor)));
+    app.get("/pages/deployments", connectJwt("normal", verify), asyncHandler(deploymentsGet(deploymentsPage)));
     // Fragments of pages, for their scripts to refresh regions: context token, in the Authorization header only (or,
     // standalone, the session with X-Pipelines-Tenant).
     const fragmentAuth = connectOrSession(connectJwt("context", verify), session);
     app.get("/fragments/panel", tokenInHeaderOnly, fragmentAuth, asyncHandler(panelFragmentGet(pages)));
     app.get("/fragments/builds", tokenInHeaderOnly, fragmentAuth, asyncHandler(buildsFragmentGet(pages)));
+    app.get("/fragments/deployments", tokenInHeaderOnly, fragmentAuth, asyncHandler(deploymentsFragmentGet(deploymentsPage)));
     // Status badges: public, behind an unguessable token per application.
     app.get(BADGE_PATH, asyncHandler(badgeGet(models)));
     // The live log: the one API route whose context token may come in the URL (EventSource sends no headers);
@@ -193,7 +199,8 @@ export function createApp(deps: AppDeps): Promise<App> {
     // The JSON API: page actions, authenticated with a context token (AP.context.getToken()).
     app.use("/api/applications", apiAuth, applicationsRoutes(models, cloud));
     app.use("/api/applications", connectOrSession(contextToken(verify), session), applicationBuildsRoutes(deps.engine.ctx));
-    app.use("/api/builds", apiAuth, buildsRoutes(deps.engine.ctx));
+    app.use("/api/applications", connectOrSession(contextToken(verify), session), deploymentsRoutes({ ctx: deps.engine.ctx, oauth: oauth ?? null }));
+    app.use("/api/builds", apiAuth, buildsRoutes(deps.engine.ctx, oauth ?? null));
     app.post("/api/ssh-key/bitbucket", apiAuth, asyncHandler(sshKeyBitbucketPost(models, cloud)));
     // The runner API: remote runners (`npm run runner`), authenticated with a runner token.
     app.use("/runner", runnerApiRoutes({ models, jobs: deps.engine.jobs, log }));

@@ -91,7 +91,7 @@ async function pipelineFor(ctx: EngineContext, tenant: Tenant, app: Application,
 }
 
 /** The next build number of an application, taken in the caller's transaction (the row is locked until it ends). */
-async function allocateBuildNumber(ctx: EngineContext, app: Application, tx: Transaction): Promise<number> {
+export async function allocateBuildNumber(ctx: EngineContext, app: Application, tx: Transaction): Promise<number> {
   await ctx.models.Application.increment("buildCounter", { by: 1, where: { id: app.id }, transaction: tx });
   const fresh = await ctx.models.Application.findByPk(app.id, { attributes: ["buildCounter"], transaction: tx });
   if (!fresh) throw new Error(`application ${app.id} was deleted`);

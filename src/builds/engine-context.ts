@@ -3,6 +3,7 @@ import type { ForgeFor } from "../forges/forge-for";
 import type { Logger } from "../log/logger";
 import type { OidcIssuer } from "../oidc/oidc-issuer";
 import type { PipelineFileCheck } from "../pipelines";
+import type { StepGate } from "./step-gate";
 
 /** What the build engine's parts share: the database, the forges, the log, and the limits from configuration. */
 export interface EngineContext {
@@ -17,6 +18,8 @@ export interface EngineContext {
   oidc: OidcIssuer;
   /** Reads pipeline files (hostile input) off the event loop, within limits and a time budget. */
   pipelineFiles: PipelineFileCheck;
+  /** Deployment environments and concurrency groups: what may start, wait or is refused (absent: everything runs). */
+  gate?: StepGate;
   /** Called when there is new work for runners (a job queued), or a status to post. */
   notify?: {
     jobQueued?(): void;

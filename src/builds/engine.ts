@@ -14,6 +14,8 @@ import { DEFAULT_LEASE_MS, JobService } from "./job-service";
 import { reapExpiredJobs } from "./reap-jobs";
 import { nextStatusDue, postDueStatuses } from "./status-poster";
 import { StepSignals } from "./step-signals";
+import { deploymentGate } from "../deployments/deployment-gate";
+import { fireDueSchedules } from "../schedules/fire-schedules";
 
 /** Deliveries stored per quarter second; "busy" above 50 (200 a second). */
 function intakeBurst(): { stored(): void; busy(): boolean } {
@@ -87,6 +89,8 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
       stepChanged: (buildId, index) => stepSignals.notify(buildId, index),
     },
   };
+  // Deployment environments and concurrency groups decide when steps that name them may start.
+  ctx.gate = deploymentGate(ctx);
   const jobs = new JobService(ctx, leaseMs);
   const processor = new Processor(ctx);
 
@@ -110,8 +114,16 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
   });
   const reaper = backgroundLoop("lease reaper", log, Math.min(pollMs * 5, Math.max(250, leaseMs / 2)), async () => {
     await reapExpiredJobs(ctx);
+    // Environments still held by builds that ended while a process was stopped go to the next in line.
+    await ctx.gate?.sweep();
   });
-  loops.push(poster, intake, reaper);
+  // Scheduled pipelines: every web process looks; one conditional UPDATE per tick decides which one fires it.
+  const schedules = backgroundLoop("schedules", log, pollMs, async (stopping) => {
+    if (stopping()) return;
+    const next = await fireDueSchedules(ctx);
+    return next ? next.getTime() - Date.now() : undefined;
+  });
+  loops.push(poster, intake, reaper, schedules);
 
   if (config.inProcessRunner) {
     runner = await startRunner({

@@ -3,7 +3,7 @@ import type { Application, Build, Job, Tenant } from "../db/models";
 import { ForgeUnavailableError } from "../forges/forge";
 import type { Plan } from "../pipelines";
 import { claimJob, extendLease } from "../queue/lease-queue";
-import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo, type TestReportSummary } from "../runner/runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "../runner/runner-protocol";
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
@@ -107,6 +107,7 @@ export class JobService implements RunnerProtocol {
           refName: build.refName,
           pipelineName: build.pipelineName,
           baseCommit: build.baseCommit,
+          ...(build.trigger === "redeploy" && build.rerunOf !== null ? { artifactsOf: build.rerunOf } : {}),
         },
         plan,
         startStep: job.startStep,
@@ -126,14 +127,24 @@ export class JobService implements RunnerProtocol {
   }
 
   /**
-   * The step is running. A step whose plan asks for OIDC (`oidc: true`) gets a freshly signed token from its
-   * workspace's issuer (`oidcToken`, for BITBUCKET_STEP_OIDC_TOKEN); it is signed before the step is marked running,
-   * so a failure to sign leaves the step as it was.
+   * A step starts. First the gate (deployment environments, concurrency groups) decides whether it runs now: a step
+   * that must wait is not marked running (the runner ends the job before it); one that is refused or cannot run is
+   * recorded so, with the reason as its log. A step whose plan asks for OIDC (`oidc: true`) gets a freshly signed
+   * token from its workspace's issuer (`oidcToken`, for BITBUCKET_STEP_OIDC_TOKEN); it is signed before the step is
+   * marked running, so a failure to sign leaves the step as it was. A deployment step gets its environment's
+   * variables (`env`, `secrets`).
    */
-  async stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<{ stop: boolean; oidcToken?: string }> {
+  async stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<StepStartAnswer> {
     const { build, job } = await this.held(lease);
     if (FINAL.includes(build.state)) return { stop: true };
-    const step = (JSON.parse(build.plan ?? "null") as Plan | null)?.steps[stepIndex];
+    const plan = JSON.parse(build.plan ?? "null") as Plan | null;
+    const step = plan?.steps[stepIndex];
+    const decision = step && this.ctx.gate ? await this.ctx.gate.stepStarting(build, step, step.parallelGroup !== undefined) : { kind: "run" as const };
+    if (decision.kind === "wait" || decision.kind === "pause") return { stop: false, gate: "wait" };
+    if (decision.kind === "refused" || decision.kind === "failed") {
+      await this.recordUnrun(build, stepIndex, decision.kind === "refused" ? "REFUSED" : "FAILED", decision.reason);
+      return { stop: false, gate: decision.kind };
+    }
     let oidcToken: string | undefined;
     if (step?.oidc) {
       const { tenant, app } = await this.owners(build);
@@ -149,7 +160,26 @@ export class JobService implements RunnerProtocol {
       { where: { buildId: build.id, index: stepIndex } },
     );
     if (n !== 1) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
-    return oidcToken === undefined ? { stop: false } : { stop: false, oidcToken };
+    const answer: StepStartAnswer = { stop: false };
+    if (oidcToken !== undefined) answer.oidcToken = oidcToken;
+    if (decision.env && Object.keys(decision.env).length > 0) answer.env = decision.env;
+    if (decision.secrets && decision.secrets.length > 0) answer.secrets = decision.secrets;
+    return answer;
+  }
+
+  /** A step that did not run (refused, or unable to): its state, and why as its whole log. */
+  private async recordUnrun(build: Build, stepIndex: number, state: "REFUSED" | "FAILED", reason: string): Promise<void> {
+    const { models } = this.ctx;
+    const step = await models.Step.findOne({ where: { buildId: build.id, index: stepIndex } });
+    if (!step) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
+    const data = Buffer.from(`[pipelines] ${state === "REFUSED" ? "this deployment was refused" : "this step cannot run"}: ${reason}\n`);
+    const now = new Date();
+    await models.sequelize.transaction(async (tx) => {
+      await models.LogChunk.destroy({ where: { stepId: step.id }, transaction: tx });
+      await models.LogChunk.create({ stepId: step.id, offset: 0, data }, { transaction: tx });
+      await step.update({ state, exitCode: null, logBytes: data.length, startedAt: now, finishedAt: now }, { transaction: tx });
+    });
+    this.ctx.notify?.stepChanged?.(build.id, stepIndex);
   }
 
   async appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void> {
@@ -186,6 +216,8 @@ export class JobService implements RunnerProtocol {
       { where: { buildId: build.id, index: stepIndex } },
     );
     this.ctx.notify?.stepChanged?.(build.id, stepIndex);
+    // Its deployment is recorded and what it held (an environment, a concurrency group) goes to the next in line.
+    await this.ctx.gate?.settle(build);
   }
 
   /** Stores (or replaces) what the step's test reports say. */
@@ -229,6 +261,7 @@ export class JobService implements RunnerProtocol {
     const ignored = (s: { index: number; state: string }) => (s.state === "FAILED" || s.state === "TIMED_OUT") && plan?.steps[s.index]?.ignoreFailure === true;
     const failed = steps.find((s) => (s.state === "FAILED" || s.state === "TIMED_OUT") && !ignored(s));
     const testsFailed = await this.testsFailed(build.id);
+    const pausedAt = result.pausedAt;
     await models.sequelize.transaction(async (tx) => {
       await job.update({ state: "done", leaseToken: null }, { transaction: tx });
       await build.reload({ transaction: tx });
@@ -237,19 +270,37 @@ export class JobService implements RunnerProtocol {
         return;
       }
       const url = this.ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build);
+      // The job stopped before a step the gate holds back (its environment is busy, or it needs an admin).
+      const gated = !failed && pausedAt !== undefined && steps[pausedAt]?.state === "PENDING" && this.ctx.gate ? await this.ctx.gate.pausedStep(build, pausedAt, tx) : null;
       if (failed) {
         const reason = failureReason(failed.name, failed.state, failed.exitCode, plan, failed.index);
         await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING", "RUNNING"] } }, transaction: tx });
         await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
         await queueCommitStatus(models, build, app.repository, url, "FAILED", reason + testsFailed, tx);
-      } else if (result.pausedAt !== undefined && steps[result.pausedAt]?.manual && steps[result.pausedAt].state === "PENDING") {
-        const waiting = steps[result.pausedAt];
+      } else if (gated && pausedAt !== undefined) {
+        const waiting = steps[pausedAt];
+        if (gated.kind === "granted") {
+          // What it waited for freed while its job was ending: it starts at once, in a new job.
+          await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued" }, { transaction: tx });
+          await build.update({ state: "QUEUED", stateReason: null }, { transaction: tx });
+          await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", `starting the step "${waiting.name}"`, tx);
+        } else if (gated.kind === "waiting") {
+          await build.update({ state: "PAUSED", stateReason: gated.reason }, { transaction: tx });
+          await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", gated.reason, tx);
+        } else {
+          // An admins-only environment: the step now waits for a person, like a manual step.
+          await waiting.update({ state: "WAITING", manual: true }, { transaction: tx });
+          await build.update({ state: "PAUSED", stateReason: gated.reason }, { transaction: tx });
+          await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", `steps passed; ${gated.reason}`, tx);
+        }
+      } else if (pausedAt !== undefined && steps[pausedAt]?.manual && steps[pausedAt].state === "PENDING") {
+        const waiting = steps[pausedAt];
         await waiting.update({ state: "WAITING" }, { transaction: tx });
         const reason = `waiting for someone to run the manual step "${waiting.name}"`;
         await build.update({ state: "PAUSED", stateReason: reason }, { transaction: tx });
         await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", `steps passed${testsFailed}; ${reason}`, tx);
       } else {
-        const unfinished = steps.filter((s) => !["SUCCESSFUL", "SKIPPED"].includes(s.state) && !ignored(s));
+        const unfinished = steps.filter((s) => !["SUCCESSFUL", "SKIPPED", "REFUSED"].includes(s.state) && !ignored(s));
         if (unfinished.length > 0) {
           const reason = `the runner ended the build before step "${unfinished[0].name}" finished`;
           await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING"] } }, transaction: tx });
@@ -257,14 +308,17 @@ export class JobService implements RunnerProtocol {
           await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
           await queueCommitStatus(models, build, app.repository, url, "FAILED", reason + testsFailed, tx);
         } else {
-          await build.update({ state: "SUCCESSFUL", stateReason: null, finishedAt: new Date() }, { transaction: tx });
-          const passed = steps.length - steps.filter(ignored).length;
-          const failedIgnored = steps.length - passed;
-          const summary = `${passed} step${passed === 1 ? "" : "s"} passed${failedIgnored ? `, ${failedIgnored} failed (on-fail: ignore)` : ""}${testsFailed}`;
+          const refused = steps.filter((s) => s.state === "REFUSED");
+          const reason = refused.length ? `${refused.map((s) => `"${s.name}"`).join(", ")} ${refused.length === 1 ? "was" : "were"} refused by ${refused.length === 1 ? "its environment" : "their environments"} (see ${refused.length === 1 ? "its log" : "their logs"})` : null;
+          const failedIgnored = steps.filter(ignored).length;
+          const passed = steps.length - refused.length - failedIgnored;
+          await build.update({ state: "SUCCESSFUL", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
+          const summary = `${passed} step${passed === 1 ? "" : "s"} passed${failedIgnored ? `, ${failedIgnored} failed (on-fail: ignore)` : ""}${reason ? `; ${reason}` : ""}${testsFailed}`;
           await queueCommitStatus(models, build, app.repository, url, "SUCCESSFUL", summary, tx);
         }
       }
     });
+    await this.ctx.gate?.settle(build);
     this.ctx.notify?.statusQueued?.();
     this.ctx.notify?.jobQueued?.();
   }
@@ -281,6 +335,7 @@ export class JobService implements RunnerProtocol {
       await job.update({ state: "queued", leaseToken: null, leaseOwner: null, leaseExpiresAt: null }, { transaction: tx });
       await models.Build.update({ state: "QUEUED", stateReason: "its runner shut down; waiting for another" }, { where: { id: build.id, state: "RUNNING" }, transaction: tx });
     });
+    await this.ctx.gate?.settle(build);
     this.ctx.notify?.jobQueued?.();
   }
 
@@ -293,6 +348,7 @@ export class JobService implements RunnerProtocol {
       await build.update({ state, stateReason: reason, finishedAt: new Date() }, { transaction: tx });
       await queueCommitStatus(models, build, app.repository, this.ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build), state, reason, tx);
     });
+    await this.ctx.gate?.settle(build);
     this.ctx.notify?.statusQueued?.();
   }
 }

@@ -16,6 +16,7 @@ export async function reapExpiredJobs(ctx: EngineContext): Promise<number> {
   const { models } = ctx;
   const jobs = await expiredLeases(models);
   let reaped = 0;
+  const settled = new Set<number>();
   for (const expired of jobs) {
     const done = await models.sequelize.transaction(async (tx) => {
       const job = await models.Job.findOne({ where: { id: expired.id, state: "leased", leaseToken: expired.leaseToken }, transaction: tx });
@@ -50,6 +51,11 @@ export async function reapExpiredJobs(ctx: EngineContext): Promise<number> {
       return true;
     });
     if (done) reaped++;
+    if (done && !settled.has(expired.buildId)) {
+      settled.add(expired.buildId);
+      const build = await models.Build.findByPk(expired.buildId);
+      if (build) await ctx.gate?.settle(build);
+    }
   }
   if (reaped > 0) {
     ctx.notify?.jobQueued?.();

@@ -60,7 +60,7 @@ export function customPipelineVariables(pipeline: string, declared: readonly Cus
  * The declared variables of `custom: name` at `commit`, or null when the file cannot say (missing, broken, or no
  * such pipeline): createBuild then records the broken file, or answers that no pipeline matches.
  */
-async function declaredVariables(ctx: EngineContext, tenant: Tenant, app: Application, commit: string, name: string): Promise<CustomVariable[] | null> {
+export async function declaredVariables(ctx: EngineContext, tenant: Tenant, app: Application, commit: string, name: string): Promise<CustomVariable[] | null> {
   const text = await ctx.forgeFor(tenant).readFile(tenant, app.repository, commit, DEFAULT_PIPELINE_FILE);
   if (text === null) return null;
   const checked = await ctx.pipelineFiles.check({ text, triggers: [{ kind: "custom", name }] });

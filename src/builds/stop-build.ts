@@ -22,6 +22,9 @@ export async function stopBuild(ctx: EngineContext, tenant: Tenant, app: Applica
   if (leased === 0) await models.Step.update({ state: "STOPPED", finishedAt: new Date() }, { where: { buildId: build.id, state: "RUNNING" }, transaction: tx });
   const url = ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build);
   await queueCommitStatus(models, build, app.repository, url, "STOPPED", reason, tx);
+  // Its deployments end, and what its steps held or waited for goes to the next in line, once this is committed.
+  const gate = ctx.gate;
+  if (gate) tx.afterCommit(() => gate.settle(build).catch((err: unknown) => ctx.log.error("releasing a stopped build's environments failed", { build: build.id, error: (err as Error).message })));
   return true;
 }
 

@@ -63,6 +63,18 @@ export function authorName(raw: unknown): string | null {
 }
 
 /**
+ * A person acting on a page or through the JSON API, as the door that let them in knows them — what a forge needs to
+ * ask Bitbucket what that person may do.
+ */
+export type RepositoryPerson =
+  /** A Bitbucket Cloud user named by a Connect context token (its `sub`, the account id) or a Forge invocation. */
+  | { kind: "cloud-account"; accountId: string }
+  /** A Bitbucket Cloud user signed in through the OAuth consumer: that person's own access token (a secret). */
+  | { kind: "cloud-token"; token: string }
+  /** A Bitbucket Server user: what the Server listed to that user's own credentials when they signed in. */
+  | { kind: "server-sign-in"; username: string; adminRepositories: readonly string[] };
+
+/**
  * Bitbucket could not answer now (network error, timeout, 5xx, 429): the caller keeps the work and tries again
  * later. Anything else a forge throws is final for that piece of work.
  */
@@ -113,4 +125,22 @@ export interface Forge {
   buildPageUrl(tenant: Tenant, repository: string, build: { id: number; number: number }): string;
   /** Links to the repository's commits, branches, tags and pull requests on Bitbucket (for the build pages). */
   webLinks(tenant: Tenant, repository: string): RepositoryWebLinks;
+  /**
+   * Whether `person` has admin permission on `repository`, as Bitbucket answers for that person (never assumed):
+   * - Cloud, `cloud-account`: `GET /2.0/workspaces/{ws}/permissions/repositories/{slug}?q=user.account_id="…"` with
+   *   the tenant's own credentials (a Connect app cannot act as the user; Bitbucket answers it for repository admins);
+   * - Cloud, `cloud-token`: `GET /2.0/user/permissions/repositories?q=repository.full_name="…"` with the person's own
+   *   access token (the permission Bitbucket gives that person, effective: groups and projects included);
+   * - Server, `server-sign-in`: the repositories the Server listed as REPO_ADMIN to the person's own credentials at
+   *   sign-in (`GET /rest/api/1.0/repos?permission=REPO_ADMIN`; the credentials themselves are never kept).
+   * A person of a kind this forge does not serve is not an admin. Throws ForgeUnavailableError when Bitbucket cannot
+   * answer now, and an Error with Bitbucket's answer when it refuses to say (then nobody is taken for an admin).
+   */
+  isRepositoryAdmin(tenant: Tenant, repository: string, person: RepositoryPerson): Promise<boolean>;
+  /**
+   * How many commits `head` has that `base` has not (`git rev-list --count base..head`), counted up to `limit`
+   * (a longer history answers `limit`); null when Bitbucket does not know one of them. Throws ForgeUnavailableError
+   * when Bitbucket cannot answer now.
+   */
+  countCommits(tenant: Tenant, repository: string, base: string, head: string, limit: number): Promise<number | null>;
 }

@@ -327,6 +327,8 @@ class Planner {
     };
     const deployment = asText(step.deployment) ?? stage?.deployment;
     if (deployment !== undefined) plan.deployment = deployment;
+    const concurrencyGroup = asText(step["concurrency-group"]);
+    if (concurrencyGroup !== undefined && concurrencyGroup.trim() !== "") plan.concurrencyGroup = concurrencyGroup.trim();
     const condition = conditionOf(step.condition) ?? placement.stageCondition;
     if (condition) plan.condition = condition;
     if (image !== undefined) plan.image = image;

@@ -142,8 +142,8 @@ class SupportChecker {
     this.onFail(value["on-fail"], [...path, "on-fail"]);
     this.clone(value.clone, [...path, "clone"]);
     if (Object.hasOwn(value, "runtime")) this.runtime([...path, "runtime"]);
-    if (Object.hasOwn(value, "concurrency-group")) {
-      this.error([...path, "concurrency-group"], "concurrency groups are not supported by Pipelines for Bitbucket yet; a deployment environment already runs one deployment at a time");
+    if (Object.hasOwn(value, "concurrency-group") && (typeof value["concurrency-group"] !== "string" || value["concurrency-group"].trim() === "")) {
+      this.error([...path, "concurrency-group"], "concurrency-group must be a name (steps with the same name run one at a time across the application's builds)");
     }
     if (Array.isArray(value.services)) {
       value.services.forEach((name, i) => {

@@ -119,6 +119,11 @@ export interface StepPlan {
   /** Waits for a person to start it (`trigger: manual` on the step, or on its stage for the stage's first step). */
   manual: boolean;
   deployment?: string;
+  /**
+   * `concurrency-group: <name>`: steps of the application's builds with the same group run one at a time (a step
+   * whose group is busy waits, in order, and starts when it frees).
+   */
+  concurrencyGroup?: string;
   condition?: StepCondition;
   /** Artifact globs the step uploads. */
   artifacts: string[];

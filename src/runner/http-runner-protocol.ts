@@ -1,5 +1,5 @@
 import { retryPolicy, type CallOutcome } from "../http/retry-policy";
-import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartInfo, type TestReportSummary } from "./runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "./runner-protocol";
 
 export interface HttpRunnerOptions {
   /** The web tier's base URL (its PIPELINES_BASE_URL), e.g. https://pipelines.example.com. */
@@ -103,12 +103,10 @@ export class HttpRunnerProtocol implements RunnerProtocol {
     return { stop: (body as { stop?: unknown } | null)?.stop === true };
   }
 
-  async stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<{ stop: boolean; oidcToken?: string }> {
+  async stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<StepStartAnswer> {
     const json = info ? { leaseToken: lease.leaseToken, executor: info.executor } : { leaseToken: lease.leaseToken };
     const body = await this.call({ method: "POST", path: `${stepPath(lease, stepIndex)}/start`, json, idempotent: true });
-    const answer = body as { stop?: unknown; oidcToken?: unknown } | null;
-    const stop = answer?.stop === true;
-    return typeof answer?.oidcToken === "string" && answer.oidcToken.length > 0 ? { stop, oidcToken: answer.oidcToken } : { stop };
+    return stepStartAnswer(body);
   }
 
   async appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void> {
@@ -195,6 +193,19 @@ export class HttpRunnerProtocol implements RunnerProtocol {
       await this.sleep(decision.delayMs);
     }
   }
+}
+
+/** The server's answer to a step start, read defensively: anything it does not say is left out. */
+function stepStartAnswer(body: unknown): StepStartAnswer {
+  const a = (body ?? {}) as { stop?: unknown; oidcToken?: unknown; env?: unknown; secrets?: unknown; gate?: unknown };
+  const out: StepStartAnswer = { stop: a.stop === true };
+  if (typeof a.oidcToken === "string" && a.oidcToken.length > 0) out.oidcToken = a.oidcToken;
+  if (a.env && typeof a.env === "object" && !Array.isArray(a.env)) {
+    out.env = Object.fromEntries(Object.entries(a.env as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === "string"));
+  }
+  if (Array.isArray(a.secrets)) out.secrets = a.secrets.filter((v): v is string => typeof v === "string" && v.length > 0);
+  if (a.gate === "wait" || a.gate === "refused" || a.gate === "failed") out.gate = a.gate;
+  return out;
 }
 
 const jobPath = (lease: LeaseRef) => `/runner/jobs/${encodeURIComponent(String(lease.jobId))}`;

@@ -1,4 +1,4 @@
-import { chown, mkdir, rm } from "node:fs/promises";
+import { chown, mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { deploymentEnvironmentUuid, stepUuid } from "../oidc/step-identity";
 import { changesetMatches, type PipeItem, type StepPlan } from "../pipelines";
@@ -10,7 +10,7 @@ import { createLogSink, type LogSink } from "./log-sink";
 import { createMasker } from "./mask";
 import { collectOutputVariables, OUTPUT_VARIABLES_FILE } from "./output-variables";
 import { runStep } from "./run-step";
-import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol } from "./runner-protocol";
+import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepStartAnswer } from "./runner-protocol";
 import { reportTests } from "./test-reports";
 
 export interface RunJobOptions {
@@ -86,8 +86,11 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   const ws = job.dir;
   const home = join(ws, "git-home");
   const repoDir = join(ws, "repo");
-  // Artifacts outlive the job: a manual step later resumes the build in a new job (on this runner's disk).
-  const artifactStore = join(o.cacheDir, "..", "artifacts", String(spec.build.id));
+  // Artifacts outlive the job: a manual step later resumes the build in a new job (on this runner's disk); a build
+  // that deploys keeps them for a redeploy (a rollback gets its original's: `artifactsOf`).
+  const artifactsRoot = join(o.cacheDir, "..", "artifacts");
+  const artifactStore = join(artifactsRoot, String(spec.build.artifactsOf ?? spec.build.id));
+  const keepArtifacts = spec.build.artifactsOf !== undefined || spec.plan.steps.some((s) => s.deployment !== undefined);
   await mkdir(home, { mode: 0o700 });
   // The commit is fetched once per job, by the first step that needs it; work trees are added one at a time.
   let fetching: Promise<void> | null = null;
@@ -130,25 +133,36 @@ export async function runJob(o: RunJobOptions): Promise<void> {
       const inherited = { ...outputs };
       const states = await Promise.all(
         group.map(async (step) => {
-          const { stop, oidcToken } = await api.stepStarted(lease, step.index, { executor: o.executor.name });
-          if (stop) {
+          const answer = await api.stepStarted(lease, step.index, { executor: o.executor.name });
+          if (answer.stop) {
             abort.abort();
             return "STOPPED";
           }
-          const state = await runOneStep(o, lease, step, step.index === spec.startStep, dirs(groupAbort.signal), { oidcToken, inherited, outputs });
+          // Not now (the server recorded why): wait for its environment, or refused / failed before it ran.
+          if (answer.gate === "wait") return "WAITING";
+          if (answer.gate === "refused") return "REFUSED";
+          if (answer.gate === "failed") return "FAILED";
+          const state = await runOneStep(o, lease, step, step.index === spec.startStep, dirs(groupAbort.signal), { answer, inherited, outputs });
           // fail-fast: a failing step stops the rest of its group (a failure the step ignores does not).
           if ((state === "FAILED" || state === "TIMED_OUT") && step.failFast && !step.ignoreFailure) groupAbort.abort();
           return state;
         }),
       );
       abort.signal.removeEventListener("abort", onJobAbort);
+      // A step that waits for its environment ends the job before it; the server starts it again in a new job.
+      const waiting = states.indexOf("WAITING");
+      if (waiting >= 0 && !states.some((st) => st === "FAILED" || st === "TIMED_OUT" || st === "STOPPED")) {
+        pausedAt = group[waiting].index;
+        break;
+      }
       i += group.length;
-      // `on-fail: {strategy: ignore}`: the step is marked failed and the build goes on.
-      const ended = states.some((st, k) => st !== "SUCCESSFUL" && st !== "SKIPPED" && !((st === "FAILED" || st === "TIMED_OUT") && group[k].ignoreFailure));
+      // `on-fail: {strategy: ignore}`: the step is marked failed and the build goes on; a refused step is passed over.
+      const ended = states.some((st, k) => st !== "SUCCESSFUL" && st !== "SKIPPED" && st !== "REFUSED" && !((st === "FAILED" || st === "TIMED_OUT") && group[k].ignoreFailure));
       if (ended) break;
     }
     if (!lost) await api.jobFinished(lease, pausedAt === undefined ? {} : { pausedAt });
-    if (pausedAt === undefined) await rm(artifactStore, { recursive: true, force: true });
+    if (pausedAt === undefined && !keepArtifacts) await rm(artifactStore, { recursive: true, force: true });
+    await pruneArtifacts(artifactsRoot).catch((err: unknown) => o.onError?.(err));
   } catch (err) {
     if (!(err instanceof LeaseLostError)) throw err;
   } finally {
@@ -180,8 +194,22 @@ interface JobDirs {
   addTree(add: () => Promise<void>): Promise<unknown>;
 }
 
+/** Artifacts kept for redeploys are removed after this long. */
+const KEPT_ARTIFACTS_MS = 30 * 24 * 3600_000;
+
+/** Removes kept artifacts older than KEPT_ARTIFACTS_MS (by the time their folder last changed). */
+async function pruneArtifacts(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    const info = await stat(join(root, name)).catch(() => null);
+    if (info && Date.now() - info.mtimeMs > KEPT_ARTIFACTS_MS) await rm(join(root, name), { recursive: true, force: true });
+  }
+}
+
 interface StepInputs {
-  oidcToken?: string;
+  /** What the server answered when the step started (its OIDC token, its environment's variables and secrets). */
+  answer: StepStartAnswer;
   /** Output variables of earlier steps of this job, for this step's environment. */
   inherited: Record<string, string>;
   /** Where this step's own output variables go, for the steps after it. */
@@ -190,11 +218,13 @@ interface StepInputs {
 
 async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, first: boolean, dirs: JobDirs, inputs: StepInputs): Promise<string> {
   const { api, spec } = o;
-  const { oidcToken } = inputs;
+  const { answer } = inputs;
+  const { oidcToken } = answer;
   let passedOn: Record<string, string> | undefined;
   const sink: LogSink = createLogSink({ capBytes: spec.logCapBytes, onChunk: (offset, data) => api.appendLog(lease, step.index, offset, data) });
-  // The step's OIDC token is a credential like a secured variable: masked wherever it shows up.
-  const secrets = oidcToken ? [...spec.secrets, oidcToken] : spec.secrets;
+  // The step's OIDC token is a credential like a secured variable: masked wherever it shows up; so are the secured
+  // variables of its deployment environment.
+  const secrets = [...spec.secrets, ...(answer.secrets ?? []), ...(oidcToken ? [oidcToken] : [])];
   const masker = createMasker(secrets);
   const say = async (line: string) => sink.write(masker.push(notice(line)) + masker.flush());
   const finish = async (state: "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED", exitCode: number | null) => {
@@ -283,6 +313,8 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       const env: Record<string, string> = {
         ...spec.env,
         ...inputs.inherited,
+        // A deployment step's environment variables, over the application's of the same name.
+        ...answer.env,
         HOME: sandbox.paths.home,
         BITBUCKET_CLONE_DIR: sandbox.paths.cloneDir,
         BITBUCKET_STEP_UUID: stepUuid(spec.build.id, step.index),

@@ -18,6 +18,8 @@ export interface JobSpec {
     pipelineName: string;
     /** The commit of the last successful build of the same ref, for `condition.changesets`; null when unknown. */
     baseCommit: string | null;
+    /** The build whose artifacts the steps get instead of this build's own (a redeploy gets its original's). */
+    artifactsOf?: number;
   };
   plan: Plan;
   /** The first step to run; steps before it already ran in an earlier job of the same build. */
@@ -36,6 +38,23 @@ export interface StepResultReport {
   state: ReportedStepState;
   exitCode: number | null;
   outputVariables?: Record<string, string>;
+}
+
+/**
+ * The server's answer when a step starts. `stop`: do not run it (the build ended). `oidcToken`: the step asked for
+ * OIDC (`oidc: true`); give it to the step as BITBUCKET_STEP_OIDC_TOKEN and mask it — it is a credential. `env`:
+ * variables of this step only (its deployment environment's), over the job's `env`; `secrets`: more values to mask
+ * in this step's log. `gate` — the step does not run now: `wait`: end the job before it (jobFinished with `pausedAt`
+ * = this step), the server starts it again later; `refused`: its environment does not allow it, the server recorded
+ * it (state REFUSED, the reason in its log): go on with the next steps as after a skipped step; `failed`: it cannot
+ * run (the server recorded it FAILED with the reason in its log): end the job as after a failed step.
+ */
+export interface StepStartAnswer {
+  stop: boolean;
+  oidcToken?: string;
+  env?: Record<string, string>;
+  secrets?: string[];
+  gate?: "wait" | "refused" | "failed";
 }
 
 /** What the runner says of a step it starts: how it isolates it (shown on the step's page). */
@@ -97,11 +116,8 @@ export interface RunnerProtocol {
   claim(runnerName: string): Promise<JobSpec | null>;
   /** Renews the lease. `stop: true` when the build was stopped (cancelled or superseded): stop the running step. */
   heartbeat(lease: LeaseRef): Promise<{ stop: boolean }>;
-  /**
-   * The step starts. `stop: true`: do not run it (the build ended). `oidcToken`: the step asked for OIDC (`oidc:
-   * true`); give it to the step as BITBUCKET_STEP_OIDC_TOKEN and mask it — it is a credential.
-   */
-  stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<{ stop: boolean; oidcToken?: string }>;
+  /** The step starts: see StepStartAnswer for what the answer says. */
+  stepStarted(lease: LeaseRef, stepIndex: number, info?: StepStartInfo): Promise<StepStartAnswer>;
   /** Stores a piece of the step's log at a byte offset; sending the same chunk twice stores it once. */
   appendLog(lease: LeaseRef, stepIndex: number, offset: number, data: Buffer): Promise<void>;
   /** `outputVariables`: what the step passed on to later steps (only names it declares in `output-variables`). */

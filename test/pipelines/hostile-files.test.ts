@@ -249,7 +249,7 @@ pipelines:
     - step:
         on-fail: {strategy: skip}
         oidc: {audiences: []}
-        concurrency-group: deploys
+        concurrency-group: ""
         services: [postgres]
         script: [b]
 `);
@@ -266,7 +266,7 @@ pipelines:
         "14:27 pipelines.default[0].step.clone.enabled: must be true or false, found \"maybe\"",
         '17:19 pipelines.default[1].step.on-fail.strategy: must be one of "fail", "ignore", "retry", found "skip"',
         "18:16 pipelines.default[1].step.oidc.audiences: must not be an empty list",
-        "19:9 pipelines.default[1].step.concurrency-group: concurrency groups are not supported by Pipelines for Bitbucket yet; a deployment environment already runs one deployment at a time",
+        "19:9 pipelines.default[1].step.concurrency-group: concurrency-group must be a name (steps with the same name run one at a time across the application's builds)",
         '20:20 pipelines.default[1].step.services[0]: service "postgres" is not defined under definitions.services',
       ]);
       assert.deepEqual(result.warnings.map((w) => `${w.line}: ${w.message}`), [

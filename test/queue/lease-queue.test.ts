@@ -10,7 +10,9 @@ describe("lease queue", () => {
   let server: TestServer;
   let models: Models;
   before(async () => {
-    server = await startTestServer({ PIPELINES_IN_PROCESS_RUNNER: "false" });
+    // The engine's own reaper looks rarely here (every 15 s): the tests call reapExpiredJobs themselves, and a background
+    // reap of the same expired lease between their claim and their call would take it first.
+    server = await startTestServer({ PIPELINES_IN_PROCESS_RUNNER: "false" }, { pollMs: 60_000 });
     models = server.storage.models;
   });
   after(async () => server?.stop());

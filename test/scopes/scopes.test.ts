@@ -70,7 +70,10 @@ describe("descriptor", () => {
         contexts: ["account"],
         webhooks: ["repo:push", "pullrequest:created", "pullrequest:updated", "pullrequest:fulfilled", "pullrequest:rejected"].map((event) => ({ event, url: "/webhook" })),
         panel: [["org.bitbucket.repository.overview.informationPanel", "/pages/panel?repoUuid={repository.uuid}&repoPath={repository.full_name}"]],
-        repoPages: [["org.bitbucket.repository.navigation", "/pages/builds?repoUuid={repository.uuid}&repoPath={repository.full_name}"]],
+        repoPages: [
+          ["org.bitbucket.repository.navigation", "/pages/builds?repoUuid={repository.uuid}&repoPath={repository.full_name}"],
+          ["org.bitbucket.repository.navigation", "/pages/deployments?repoUuid={repository.uuid}&repoPath={repository.full_name}"],
+        ],
         configurePage: "/pages/configure?userUuid={user.uuid}",
       },
     );

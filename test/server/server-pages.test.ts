@@ -100,7 +100,8 @@ describe("Bitbucket Server sign-in and the standalone builds page (stand-in)", f
     assert.ok(bbs.calls.some((c) => c.path === "/rest/api/1.0/repos" && /permission=REPO_READ/.test(c.query) && c.auth === "basic" && c.status === 200));
     const session = await server.storage.models.OAuthSession.findOne();
     assert.equal(session?.userName, "alice");
-    assert.deepEqual(JSON.parse(session?.workspaceUuids ?? "{}"), { server: { tenantId: tenant.id, username: "alice", repositories: ["PROJ/web"] } });
+    // The repositories alice administers are listed too (none here: she may start no deployment).
+    assert.deepEqual(JSON.parse(session?.workspaceUuids ?? "{}"), { server: { tenantId: tenant.id, username: "alice", repositories: ["PROJ/web"], adminRepositories: [] } });
 
     const home = await alice.fetch(`${server.url}/server/${tenant.id}`);
     const homeHtml = await home.text();

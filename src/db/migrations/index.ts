@@ -10,6 +10,7 @@ import * as m0008 from "./0008-oauth-connections";
 import * as m0009 from "./0009-step-executor";
 import * as m0010 from "./0010-oidc-signing-keys";
 import * as m0011 from "./0011-forge-installations";
+import * as m0013 from "./0013-deployments";
 import * as m0014 from "./0014-build-pages";
 
 export interface Migration {
@@ -31,5 +32,6 @@ export const migrations: Migration[] = [
   { name: "0009-step-executor", ...m0009 },
   { name: "0010-oidc-signing-keys", ...m0010 },
   { name: "0011-forge-installations", ...m0011 },
+  { name: "0013-deployments", ...m0013 },
   { name: "0014-build-pages", ...m0014 },
 ];

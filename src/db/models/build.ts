@@ -7,7 +7,8 @@ import { DataTypes, type Model, type ModelStatic, type Optional, type Sequelize 
  */
 export type BuildState = "QUEUED" | "RUNNING" | "PAUSED" | "SUCCESSFUL" | "FAILED" | "STOPPED" | "SKIPPED";
 export const FINAL_BUILD_STATES: readonly BuildState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "SKIPPED"];
-export type BuildTrigger = "push" | "pull-request" | "manual" | "rerun";
+/** `schedule`: a scheduled pipeline's tick; `redeploy`: an earlier build's deployment step run again (a rollback). */
+export type BuildTrigger = "push" | "pull-request" | "manual" | "rerun" | "schedule" | "redeploy";
 export type BuildRefType = "branch" | "tag" | "pull-request";
 
 export interface BuildAttributes {

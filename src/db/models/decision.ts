@@ -17,7 +17,9 @@ export type DecisionOutcome =
   | "inactive"
   | "stopped"
   | "ignored"
-  | "invalid";
+  | "invalid"
+  /** A scheduled pipeline's tick that could not make its build (Bitbucket unreachable, the branch gone…). */
+  | "failed";
 
 export interface DecisionAttributes {
   id: number;

@@ -15,10 +15,15 @@ import { defineStep, type StepModel } from "./step";
 import { defineStepTestReport, type StepTestReportModel } from "./step-test-report";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 import { defineServerConnection, defineServerWebhook, SERVER_CONNECTION_SECRET_FIELDS, SERVER_WEBHOOK_SECRET_FIELDS, type ServerConnectionModel, type ServerWebhookModel } from "./server-connection";
-import { CLOUD_WEBHOOK_SECRET_FIELDS, defineCloudWebhook, defineOAuthConnection, defineOAuthSession, type CloudWebhookModel, type OAuthConnectionModel, type OAuthSessionModel } from "./oauth";
+import { CLOUD_WEBHOOK_SECRET_FIELDS, defineCloudWebhook, defineOAuthConnection, defineOAuthSession, OAUTH_SESSION_SECRET_FIELDS, type CloudWebhookModel, type OAuthConnectionModel, type OAuthSessionModel } from "./oauth";
 import { defineOidcSigningKey, OIDC_SIGNING_KEY_SECRET_FIELDS, type OidcSigningKeyModel } from "./oidc-signing-key";
 import { defineForgeInstallation, type ForgeInstallationModel } from "./forge-installation";
 import { defineTenantSshKey, TENANT_SSH_KEY_SECRET_FIELDS, type TenantSshKeyModel } from "./tenant-ssh-key";
+import { DEFAULT_ENVIRONMENTS, defineEnvironment, defineEnvironmentVariable, ENVIRONMENT_VARIABLE_SECRET_FIELDS, type EnvironmentModel, type EnvironmentVariableModel } from "./environment";
+import { defineDeployment, defineStepLock, type DeploymentModel, type StepLockModel } from "./deployment";
+import { defineSchedule, type ScheduleModel } from "./schedule";
+import type { Application } from "./application";
+import type { Transaction } from "sequelize";
 
 export interface Models {
   sequelize: Sequelize;
@@ -43,6 +48,11 @@ export interface Models {
   CloudWebhook: CloudWebhookModel;
   OidcSigningKey: OidcSigningKeyModel;
   ForgeInstallation: ForgeInstallationModel;
+  Environment: EnvironmentModel;
+  EnvironmentVariable: EnvironmentVariableModel;
+  Deployment: DeploymentModel;
+  StepLock: StepLockModel;
+  Schedule: ScheduleModel;
 }
 
 /** Defines every model on `sequelize` (one set per database) and wires secret columns through the encryption helper. */
@@ -65,6 +75,18 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
   encryptSecretFields(CloudWebhook, "cloud_webhooks", CLOUD_WEBHOOK_SECRET_FIELDS, box);
   const OidcSigningKey = defineOidcSigningKey(sequelize);
   encryptSecretFields(OidcSigningKey, "oidc_signing_keys", OIDC_SIGNING_KEY_SECRET_FIELDS, box);
+  const OAuthSession = defineOAuthSession(sequelize);
+  encryptSecretFields(OAuthSession, "oauth_sessions", OAUTH_SESSION_SECRET_FIELDS, box);
+  const Environment = defineEnvironment(sequelize);
+  const EnvironmentVariable = defineEnvironmentVariable(sequelize);
+  encryptSecretFields(EnvironmentVariable, "environment_variables", ENVIRONMENT_VARIABLE_SECRET_FIELDS, box);
+  // Every application starts with Test, Staging and Production, in the transaction that creates it.
+  Application.addHook("afterCreate", async (app: Application, options: { transaction?: Transaction | null }) => {
+    await Environment.bulkCreate(
+      DEFAULT_ENVIRONMENTS.map((e, rank) => ({ tenantId: app.tenantId, applicationId: app.id, name: e.name, nameKey: e.name.toLowerCase(), type: e.type, rank })),
+      { transaction: options.transaction ?? undefined },
+    );
+  });
   return {
     sequelize,
     Tenant,
@@ -84,10 +106,15 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     ServerConnection,
     ServerWebhook,
     OAuthConnection: defineOAuthConnection(sequelize),
-    OAuthSession: defineOAuthSession(sequelize),
+    OAuthSession,
     CloudWebhook,
     OidcSigningKey,
     ForgeInstallation: defineForgeInstallation(sequelize),
+    Environment,
+    EnvironmentVariable,
+    Deployment: defineDeployment(sequelize),
+    StepLock: defineStepLock(sequelize),
+    Schedule: defineSchedule(sequelize),
   };
 }
 
@@ -109,3 +136,6 @@ export type { ServerConnection, ServerWebhook } from "./server-connection";
 export type { OAuthConnection, OAuthSession, CloudWebhook } from "./oauth";
 export type { OidcSigningKey } from "./oidc-signing-key";
 export type { ForgeInstallation } from "./forge-installation";
+export type { Environment, EnvironmentType, EnvironmentVariable } from "./environment";
+export type { Deployment, DeploymentState, StepLock } from "./deployment";
+export type { Schedule } from "./schedule";

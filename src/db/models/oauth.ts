@@ -53,15 +53,24 @@ export interface OAuthSessionAttributes {
   userName: string | null;
   /** JSON array of the workspace uuids the user belonged to at the grant. */
   workspaceUuids: string | null;
+  /**
+   * The signed-in person's own Bitbucket grant (OAuth sessions only; sealed): what Pipelines asks Bitbucket with when
+   * it must know what this person may do (e.g. whether they administer a repository). Gone with the session.
+   */
+  userAccessToken: string | null;
+  userRefreshToken: string | null;
+  userTokenExpiresAt: Date | null;
   expiresAt: Date;
   createdAt: Date;
   updatedAt: Date;
 }
 
 export interface OAuthSession
-  extends Model<OAuthSessionAttributes, Optional<OAuthSessionAttributes, "id" | "stateHash" | "stateExpiresAt" | "userUuid" | "userName" | "workspaceUuids" | "createdAt" | "updatedAt">>,
+  extends Model<OAuthSessionAttributes, Optional<OAuthSessionAttributes, "id" | "stateHash" | "stateExpiresAt" | "userUuid" | "userName" | "workspaceUuids" | "userAccessToken" | "userRefreshToken" | "userTokenExpiresAt" | "createdAt" | "updatedAt">>,
     OAuthSessionAttributes {}
 export type OAuthSessionModel = ModelStatic<OAuthSession>;
+
+export const OAUTH_SESSION_SECRET_FIELDS = ["userAccessToken", "userRefreshToken"];
 
 export function defineOAuthSession(sequelize: Sequelize): OAuthSessionModel {
   return sequelize.define<OAuthSession>(
@@ -74,6 +83,9 @@ export function defineOAuthSession(sequelize: Sequelize): OAuthSessionModel {
       userUuid: { type: DataTypes.STRING(64) },
       userName: { type: DataTypes.STRING(255) },
       workspaceUuids: { type: DataTypes.TEXT },
+      userAccessToken: { type: DataTypes.TEXT },
+      userRefreshToken: { type: DataTypes.TEXT },
+      userTokenExpiresAt: { type: DataTypes.DATE },
       expiresAt: { type: DataTypes.DATE, allowNull: false },
       createdAt: { type: DataTypes.DATE },
       updatedAt: { type: DataTypes.DATE },

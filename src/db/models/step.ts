@@ -3,9 +3,10 @@ import { DataTypes, type Model, type ModelStatic, type Optional, type Sequelize 
 /**
  * PENDING: not started; WAITING: a manual step waiting for a person; RUNNING; SUCCESSFUL / FAILED / STOPPED (cancel,
  * superseded or lost runner) / TIMED_OUT (max-time) / SKIPPED (its changesets condition matched no changed file) /
- * NOT_RUN (an earlier step failed or the build was stopped first).
+ * NOT_RUN (an earlier step failed or the build was stopped first) / REFUSED (a deployment its environment's
+ * restrictions do not allow: it did not run, its log says why, and the build went on).
  */
-export type StepState = "PENDING" | "WAITING" | "RUNNING" | "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED" | "NOT_RUN";
+export type StepState = "PENDING" | "WAITING" | "RUNNING" | "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED" | "NOT_RUN" | "REFUSED";
 
 export interface StepAttributes {
   id: number;

@@ -1,7 +1,7 @@
 import type { Tenant } from "../../db/models";
 import type { CallOutcome } from "../../http/call-outcome";
 import { isFullHash, type ParsedDelivery } from "../events";
-import { ForgeUnavailableError, type CloneAccess, type CommitInfo, type CommitStatus, type Forge, type RepositoryWebLinks } from "../forge";
+import { ForgeUnavailableError, type CloneAccess, type CommitInfo, type CommitStatus, type Forge, type RepositoryPerson, type RepositoryWebLinks } from "../forge";
 import { cloudAuthor } from "./parse-cloud-event";
 import { repoPath, type ApiResponse, type CloudCaller } from "./cloud-caller";
 
@@ -18,6 +18,30 @@ export interface CloudForgeParts {
   siteUrl(tenant: Tenant): string;
   /** Whether statuses may be posted now (false: the credentials are known to be refused; nothing is sent). */
   canPost?(tenant: Tenant): Promise<boolean>;
+}
+
+/** A Bitbucket query string value (`q=…`) is a quoted string: backslash and quote escaped. */
+function quoted(value: string): string {
+  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+/** A caller with a person's own access token (not the tenant's), on the tenant's API. */
+function personCaller(tenant: Tenant, token: string): CloudCaller {
+  const base = (tenant.baseApiUrl ?? "").replace(/\/+$/, "");
+  return {
+    baseApiUrl: base,
+    async request(method, pathAndQuery) {
+      const res = await fetch(base + pathAndQuery, { method, headers: { Authorization: `Bearer ${token}`, Accept: "application/json" }, signal: AbortSignal.timeout(15_000), redirect: "manual" });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, text, json: <T>() => JSON.parse(text) as T };
+    },
+  };
+}
+
+/** Whether a page of Bitbucket's `repository_permission` objects says `admin`. */
+function saysAdmin(res: ApiResponse): boolean {
+  const values = res.json<{ values?: { permission?: unknown }[] }>().values;
+  return Array.isArray(values) && values.some((v) => v?.permission === "admin");
 }
 
 /** Calls the API; a network failure, a 5xx or a 429 becomes a ForgeUnavailableError (try again later). */
@@ -104,6 +128,44 @@ export function cloudRestForge(parts: CloudForgeParts): Forge {
         return { status: 401 };
       }
       return { status: res.status, retryAfter: res.headers.get("retry-after") };
+    },
+
+    async isRepositoryAdmin(tenant, repository, person: RepositoryPerson) {
+      const [workspace, slug] = repository.split("/");
+      let res: ApiResponse;
+      if (person.kind === "cloud-account") {
+        const q = encodeURIComponent(`user.account_id=${quoted(person.accountId)}`);
+        res = await call(await parts.caller(tenant), "GET", `/2.0/workspaces/${encodeURIComponent(workspace)}/permissions/repositories/${encodeURIComponent(slug)}?q=${q}`);
+      } else if (person.kind === "cloud-token") {
+        const q = encodeURIComponent(`repository.full_name=${quoted(repository)}`);
+        res = await call(personCaller(tenant, person.token), "GET", `/2.0/user/permissions/repositories?q=${q}`);
+      } else return false;
+      if (res.status !== 200) {
+        let detail = "";
+        try {
+          detail = res.json<{ error?: { message?: string } }>().error?.message ?? "";
+        } catch {
+          /* not JSON */
+        }
+        throw new Error(`Bitbucket did not say whether you administer ${repository} (HTTP ${res.status}${detail ? `: ${detail}` : ""})`);
+      }
+      return saysAdmin(res);
+    },
+
+    async countCommits(tenant, repository, base, head, limit) {
+      const caller = await parts.caller(tenant);
+      let count = 0;
+      let next: string | null = `${repoPath(repository)}/commits?include=${encodeURIComponent(head)}&exclude=${encodeURIComponent(base)}&pagelen=100`;
+      for (let page = 0; next && count < limit && page < 50; page++) {
+        const res = await call(caller, "GET", next);
+        if (res.status === 404) return null;
+        if (res.status !== 200) throw new Error(`Bitbucket answered HTTP ${res.status} when Pipelines counted the commits since ${base.slice(0, 12)}`);
+        const body = res.json<{ values?: unknown[]; next?: unknown }>();
+        count += Array.isArray(body.values) ? body.values.length : 0;
+        const link = typeof body.next === "string" ? body.next : null;
+        next = link && link.startsWith(caller.baseApiUrl + "/") ? link.slice(caller.baseApiUrl.length) : null;
+      }
+      return Math.min(count, limit);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Models, Tenant } from "../../db/models";
 import type { CallOutcome } from "../../http/call-outcome";
 import { MalformedEventError, isFullHash, type ParsedDelivery } from "../events";
-import { ForgeUnavailableError, authorName, type CloneAccess, type CommitInfo, type CommitStatus, type Forge, type RepositoryWebLinks, type TaggedCommit } from "../forge";
+import { ForgeUnavailableError, authorName, type CloneAccess, type CommitInfo, type CommitStatus, type Forge, type RepositoryPerson, type RepositoryWebLinks, type TaggedCommit } from "../forge";
 import { tenantSshPrivateKey } from "../../tenants/ssh-key-store";
 import { parseServerEvent } from "./parse-server-event";
 import { pinnedKnownHosts, sshHostOf } from "./pin-host-key";
@@ -129,6 +129,26 @@ export function serverForge(models: Models, baseUrl?: string): Forge {
       if (baseUrl) return `${baseUrl.replace(/\/+$/, "")}/server/${tenant.id}/${encodeURIComponent(key)}/${encodeURIComponent(slug)}/builds?build=${build.id}`;
       // Without the service's URL (a forge made outside the service): the repository's commits on the Server.
       return `${tenant.baseUrl.replace(/\/+$/, "")}/projects/${encodeURIComponent(key)}/repos/${encodeURIComponent(slug)}/commits`;
+    },
+
+    async isRepositoryAdmin(_tenant, repository, person: RepositoryPerson) {
+      // The Server answered this to the person's own credentials at sign-in (they are never kept to ask again).
+      if (person.kind !== "server-sign-in") return false;
+      return person.adminRepositories.some((r) => r.toLowerCase() === repository.toLowerCase());
+    },
+
+    async countCommits(tenant, repository, base, head, limit) {
+      let count = 0;
+      for (let start = 0, page = 0; count < limit && page < 50; page++) {
+        const res = await call(models, tenant, "GET", `${repoPath(repository)}/commits?since=${encodeURIComponent(base)}&until=${encodeURIComponent(head)}&start=${start}&limit=100`);
+        if (res.status === 404) return null;
+        if (res.status !== 200) throw new Error(`Bitbucket Server answered HTTP ${res.status} when Pipelines counted the commits since ${base.slice(0, 12)}`);
+        const body = res.json<{ values?: unknown[]; isLastPage?: boolean; nextPageStart?: number }>();
+        count += Array.isArray(body.values) ? body.values.length : 0;
+        if (body.isLastPage !== false || typeof body.nextPageStart !== "number" || body.nextPageStart <= start) break;
+        start = body.nextPageStart;
+      }
+      return Math.min(count, limit);
     },
 
     async postStatus(tenant, repository, commit, status: CommitStatus): Promise<CallOutcome> {

@@ -9,7 +9,7 @@ import { findBuild, stepIndexParam } from "./find-build";
 import type { TimedPiece } from "../pages/log-lines";
 
 /** A step in one of these states writes no more log. */
-export const LOG_COMPLETE: readonly StepState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "TIMED_OUT", "SKIPPED", "NOT_RUN"];
+export const LOG_COMPLETE: readonly StepState[] = ["SUCCESSFUL", "FAILED", "STOPPED", "TIMED_OUT", "SKIPPED", "NOT_RUN", "REFUSED"];
 /** Chunks read per query while streaming: a chunk holds at most 64 KiB, so a batch at most 512 KiB. */
 const BATCH = 8;
 

@@ -7,12 +7,13 @@ import { buildRerunPost } from "./build-rerun-post";
 import { buildStepLogGet } from "./build-step-log-get";
 import { buildStepLogDownloadGet } from "./build-step-log-download-get";
 import { buildStepRunPost } from "./build-step-run-post";
+import type { OAuthSettings } from "../../forges/cloud-oauth/oauth-settings";
 
 /**
  * /api/builds/:id — one build: read it and its step logs, cancel, rerun, run a manual step. Mounted behind the
  * context-token check; another tenant's build is a 404.
  */
-export function buildsRoutes(ctx: EngineContext): Router {
+export function buildsRoutes(ctx: EngineContext, oauth: OAuthSettings | null = null): Router {
   const r = Router();
   r.use(express.json({ limit: "16kb" }));
   r.get("/:id", asyncHandler(buildGet(ctx.models)));
@@ -20,6 +21,6 @@ export function buildsRoutes(ctx: EngineContext): Router {
   r.get("/:id/steps/:n/log/download", asyncHandler(buildStepLogDownloadGet(ctx.models, ctx.logCapBytes)));
   r.post("/:id/cancel", asyncHandler(buildCancelPost(ctx)));
   r.post("/:id/rerun", asyncHandler(buildRerunPost(ctx)));
-  r.post("/:id/steps/:n/run", asyncHandler(buildStepRunPost(ctx)));
+  r.post("/:id/steps/:n/run", asyncHandler(buildStepRunPost({ ctx, oauth })));
   return r;
 }

@@ -9,6 +9,7 @@ import { exchangeCode, GrantRefusedError } from "../../forges/cloud-oauth/token-
 import { tokenCaller } from "../../forges/cloud-oauth/oauth-caller";
 import { connectWorkspaces, fetchIdentity, fetchWorkspaces } from "../../forges/cloud-oauth/complete-grant";
 import { currentSession, newSession, sha256 } from "./session";
+import { keepUserGrant } from "./session-user-token";
 
 const refused = (why: string) => new HttpError(403, `${why} Start again from “Connect Bitbucket”.`);
 
@@ -20,7 +21,8 @@ const refused = (why: string) => new HttpError(403, `${why} Start again from “
  * 3. the code is exchanged for tokens (consumer key and secret, HTTP Basic);
  * 4. the identity (`/2.0/user`) and its workspaces (`/2.0/user/permissions/workspaces`) are read; every workspace
  *    becomes (or stays) a tenant, the tokens stored sealed;
- * 5. the session is replaced by a new one (new cookie: no fixation) holding the identity and its workspaces.
+ * 5. the session is replaced by a new one (new cookie: no fixation) holding the identity, its workspaces and the
+ *    person's own grant (sealed; to ask Bitbucket, e.g., whether they administer a repository).
  */
 export function oauthCallbackGet(models: Models, settings: OAuthSettings, log: Logger) {
   return async (req: Request, res: Response) => {
@@ -54,6 +56,8 @@ export function oauthCallbackGet(models: Models, settings: OAuthSettings, log: L
     await models.OAuthSession.destroy({ where: { expiresAt: { [Op.lt]: new Date() } } });
     const signedIn = await newSession(models, req, res);
     await signedIn.update({ userUuid: user.uuid, userName: user.name, workspaceUuids: JSON.stringify(workspaces.map((w) => w.uuid)) });
+    // The person's own grant, sealed on their session: what Pipelines asks Bitbucket with about what they may do.
+    await keepUserGrant(signedIn, tokens);
     // Signed in: straight to the workspaces and their builds.
     res.set("Cache-Control", "no-store").redirect(302, "/app");
   };

@@ -5,6 +5,7 @@ import { setPageHeaders } from "./page-headers";
 import { pageChrome } from "./page-chrome";
 import type { PageDeps } from "./page-deps";
 import { repositoryOf } from "./repository-param";
+import { schedulesView } from "./schedules-view";
 
 /**
  * GET /pages/builds — the repository page (org.bitbucket.repository.navigation): builds, chart, "why did / didn't
@@ -17,8 +18,9 @@ export function buildsGet(deps: PageDeps) {
     const { tenant } = auth;
     const repo = repositoryOf(req);
     const model = await buildsModel(deps, tenant, repo, parseBuildsQuery(req.query, false));
+    const schedules = await schedulesView(deps.ctx.models, tenant, repo);
     setPageHeaders(res, auth);
     if (model.app?.buildMissing) res.status(404);
-    res.render("builds", { ...pageChrome(deps, auth, `Builds of ${repo.fullName}`, ["pipelines.js", "builds.js"]), ...model });
+    res.render("builds", { ...pageChrome(deps, auth, `Builds of ${repo.fullName}`, ["pipelines.js", "builds.js", "schedules.js"]), ...model, schedules });
   };
 }

@@ -9,6 +9,7 @@ import { setPageHeaders } from "./page-headers";
 import { hostScriptUrl } from "./host-script";
 import { pageAuthOf } from "./page-auth";
 import { applicationsView, permissionsView, sshKeyView } from "./configure-view";
+import { environmentsSettingsView } from "./environments-settings-view";
 
 /** How long the page waits for Bitbucket to say which scopes it granted before it shows "could not check". */
 const SCOPE_CHECK_TIMEOUT_MS = 3_000;
@@ -23,10 +24,11 @@ export function configureGet(appBaseUrl: string, models: Models, callerFor?: (te
   return async (req: Request, res: Response) => {
     const auth = pageAuthOf(res);
     const { tenant } = auth;
-    const [key, scopes, applications] = await Promise.all([
+    const [key, scopes, applications, environmentApps] = await Promise.all([
       tenantSshKey(models, tenant),
       checkGrantedScopes(tenant, { timeoutMs: SCOPE_CHECK_TIMEOUT_MS, callerFor }),
       applicationsView(models, tenant),
+      environmentsSettingsView(models, tenant),
     ]);
     setPageHeaders(res, auth);
     res.render("configure", {
@@ -37,6 +39,7 @@ export function configureGet(appBaseUrl: string, models: Models, callerFor?: (te
       sshKey: sshKeyView(key, [auth.user ?? undefined, !auth.standalone && typeof req.query.userUuid === "string" ? req.query.userUuid : undefined]),
       permissions: permissionsView(scopes),
       applications,
+      environmentApps,
       // What a resource server (AWS, GCP, Vault) needs to trust this workspace's step tokens.
       oidc: { issuer: issuerUrl(appBaseUrl, tenant), audience: workspaceAudience(tenant) },
       baseUrl: appBaseUrl,

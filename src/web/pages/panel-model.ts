@@ -6,6 +6,7 @@ import { buildView, type BuildView } from "./build-view";
 import { knownMainBranch } from "./main-branch";
 import type { PageDeps } from "./page-deps";
 import { bitbucketLinks, repositoryApplication } from "./repository-application";
+import { deploymentLines } from "./deployment-lines";
 
 /** Builds looked at to suggest branches in "Build now" (newest first). */
 const BRANCH_SUGGESTION_BUILDS = 100;
@@ -22,6 +23,8 @@ export interface PanelApplicationView {
   branches: string[];
   defaultBranch: string;
   buildsUrl: string;
+  /** Each environment's current deployment, one line each. */
+  deployments: Awaited<ReturnType<typeof deploymentLines>>;
 }
 
 export interface PanelModel {
@@ -43,13 +46,14 @@ export async function panelModel(deps: PageDeps, tenant: Tenant, repo: { fullNam
   const links = bitbucketLinks(forge, tenant, app.repository, deps.baseUrl);
   const web = forge.webLinks(tenant, app.repository);
   const mainBranch = knownMainBranch(app, tenant, deps.log);
-  const [recent, mainRow, lately] = await Promise.all([
+  const [recent, mainRow, lately, deployments] = await Promise.all([
     listBuilds(models, app.id, { cursor: null, limit: 5 }),
     mainBranch
       ? // The branch's own pipeline only: a custom pipeline run on the branch is not its build.
         models.Build.findOne({ where: { applicationId: app.id, refType: "branch", refName: mainBranch, pipelineKey: { [Op.notLike]: "custom/%" } }, order: [["id", "DESC"]], attributes: { exclude: ["plan", "variables"] } })
       : null,
     models.Build.findAll({ where: { applicationId: app.id }, order: [["number", "DESC"]], limit: BRANCH_SUGGESTION_BUILDS, attributes: ["refType", "refName"] }),
+    deploymentLines(models, app),
   ]);
   const now = Date.now();
   const extras = await buildExtras(models, [...recent.rows, ...(mainRow ? [mainRow] : [])] as Build[], now);
@@ -66,6 +70,7 @@ export async function panelModel(deps: PageDeps, tenant: Tenant, repo: { fullNam
       branches,
       defaultBranch: mainBranch ?? branches[0] ?? "",
       buildsUrl: links.buildsPage(),
+      deployments,
     },
   };
 }

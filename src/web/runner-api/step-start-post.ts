@@ -3,8 +3,9 @@ import { callJobs, type RunnerApiDeps } from "./runner-api-deps";
 import { bodyObject, jobIdParam, leaseToken, stepIndexParam, stepStartInfo } from "./runner-input";
 
 /**
- * POST /runner/jobs/:jobId/steps/:step/start `{leaseToken}` — the step is running: `{stop}` (true: do not run it),
- * and `oidcToken` when the step asked for OIDC (a credential: the runner API answers `no-store`, nothing logs it).
+ * POST /runner/jobs/:jobId/steps/:step/start `{leaseToken}` — the step starts: the StepStartAnswer (`stop`, and
+ * `oidcToken` when the step asked for OIDC; `env`/`secrets` of a deployment step; `gate` when it does not run now).
+ * It may carry credentials: the runner API answers `no-store`, nothing logs it.
  */
 export function stepStartPost(deps: RunnerApiDeps) {
   return async (req: Request, res: Response) => {
@@ -12,7 +13,6 @@ export function stepStartPost(deps: RunnerApiDeps) {
     const lease = { jobId: jobIdParam(req), leaseToken: leaseToken(body.leaseToken) };
     const step = stepIndexParam(req);
     const info = stepStartInfo(body);
-    const { stop, oidcToken } = await callJobs(() => deps.jobs.stepStarted(lease, step, info));
-    res.json(oidcToken === undefined ? { stop } : { stop, oidcToken });
+    res.json(await callJobs(() => deps.jobs.stepStarted(lease, step, info)));
   };
 }

@@ -16,6 +16,8 @@ export interface ServerGrant {
   tenantId: number;
   username: string;
   repositories: string[];
+  /** The repositories the user administered (REPO_ADMIN) at sign-in: where they may start deployments. */
+  adminRepositories?: string[];
 }
 
 export const SERVER_SESSION_PREFIX = "server:";
@@ -31,7 +33,8 @@ export function serverGrantOf(session: OAuthSession | null): ServerGrant | null 
   try {
     const g = (JSON.parse(session.workspaceUuids ?? "null") as { server?: Partial<ServerGrant> } | null)?.server;
     if (!g || typeof g.tenantId !== "number" || `${SERVER_SESSION_PREFIX}${g.tenantId}` !== session.userUuid || typeof g.username !== "string" || !Array.isArray(g.repositories)) return null;
-    return { tenantId: g.tenantId, username: g.username, repositories: g.repositories.filter((r): r is string => typeof r === "string") };
+    const admin = Array.isArray(g.adminRepositories) ? g.adminRepositories.filter((r): r is string => typeof r === "string") : [];
+    return { tenantId: g.tenantId, username: g.username, repositories: g.repositories.filter((r): r is string => typeof r === "string"), adminRepositories: admin };
   } catch {
     return null;
   }
@@ -71,18 +74,23 @@ async function requestRepository(models: Models, tenant: Tenant, req: Request): 
   return null;
 }
 
+/** A deployment action of the JSON API: Promote and Redeploy on an environment. */
+const DEPLOYMENT_ACTION = /^\/api\/applications\/\d{1,12}\/environments\/[^/]+\/(promote|redeploy)$/;
+
 /**
  * The session door for a Bitbucket Server session (called by the session door of the JSON API and fragments):
  * the tenant named must be the connection the user signed in to, and the request must be about a repository the
  * user could read at login; anything else is a 404, exactly like another tenant's rows. REPO_READ is a read
- * permission, so only reads (GET) go through: cancel, rerun and manual steps are for Bitbucket Cloud pages and
- * the CLI.
+ * permission, so only reads (GET) go through — except the deployment actions (Promote, Redeploy) on a repository the
+ * user administered (REPO_ADMIN) at sign-in. Cancel, rerun and manual steps are for Bitbucket Cloud pages and the CLI.
  */
 export async function serverMemberTenant(models: Models, grant: ServerGrant, raw: string, from: string, req: Request): Promise<Tenant> {
   if (!/^\d{1,12}$/.test(raw)) throw new HttpError(400, `${from} must name a Bitbucket Server connection (its id)`);
   const tenant = await grantedTenant(models, grant, Number(raw));
   const repository = await requestRepository(models, tenant, req);
   if (repository === null || !grantCovers(grant, repository)) throw notFound("no repository you can read on this Bitbucket Server has this address");
-  if (req.method !== "GET" && req.method !== "HEAD") throw forbidden("a Bitbucket Server sign-in can look at builds only (REPO_READ); run, rerun and stop builds from the CLI");
-  return tenant;
+  if (req.method === "GET" || req.method === "HEAD") return tenant;
+  const administers = (grant.adminRepositories ?? []).some((r) => sameRepository(r, repository));
+  if (req.method === "POST" && DEPLOYMENT_ACTION.test(req.originalUrl.split("?")[0]) && administers) return tenant;
+  throw forbidden("a Bitbucket Server sign-in can look at builds, and start deployments (Promote, Redeploy) of the repositories it administers (REPO_ADMIN); run, rerun and stop builds from the CLI");
 }

@@ -5,7 +5,7 @@ import { serverRequest, type ServerCredentials } from "../../forges/server/serve
 import { serverConnectionOf } from "../../forges/server/server-connections";
 import { currentSession, newSession } from "../oauth/session";
 import { loginForm, sendPage } from "./login-page";
-import { readableRepositories } from "./readable-repositories";
+import { administeredRepositories, readableRepositories } from "./readable-repositories";
 import { serverSessionFields } from "./server-grant";
 import { serverHomePath } from "./server-paths";
 
@@ -37,7 +37,8 @@ async function verify(creds: ServerCredentials): Promise<void> {
  * POST /server/login (a form: connection, username, secret, token) — signs a Bitbucket Server user in:
  * 1. the connection must be an active Server connection;
  * 2. the credentials are checked with that Server (`GET /rest/api/1.0/users/{username}` as the user);
- * 3. the repositories the user can read are listed as the user (REPO_READ, every page);
+ * 3. the repositories the user can read, and those they administer, are listed as the user (REPO_READ, REPO_ADMIN,
+ *    every page);
  * 4. a new session records the connection, the username and that list — never the password, which is used for
  *    these two calls only and never logged.
  */
@@ -55,9 +56,11 @@ export function serverLoginPost(baseUrl: string, models: Models, log: Logger) {
     const conn = await serverConnectionOf(models, tenant);
     const creds: ServerCredentials = { host: conn.host, username, authKind: body.token ? "token" : "password", secret };
     let repositories: string[];
+    let adminRepositories: string[];
     try {
       await verify(creds);
       repositories = await readableRepositories(creds);
+      adminRepositories = await administeredRepositories(creds);
     } catch (err) {
       const status = err instanceof LoginRefused ? err.status : 502;
       log.info("bitbucket server sign-in refused", { tenant: tenant.id, status });
@@ -65,7 +68,7 @@ export function serverLoginPost(baseUrl: string, models: Models, log: Logger) {
     }
     const old = await currentSession(models, req);
     if (old) await old.destroy();
-    await newSession(models, req, res, serverSessionFields({ tenantId: tenant.id, username, repositories }));
+    await newSession(models, req, res, serverSessionFields({ tenantId: tenant.id, username, repositories, adminRepositories }));
     log.info("bitbucket server sign-in", { tenant: tenant.id, repositories: repositories.length });
     res.set("Cache-Control", "no-store").redirect(303, `${baseUrl.replace(/\/+$/, "")}${serverHomePath(tenant.id)}`);
   };

@@ -1,5 +1,6 @@
 import type http from "node:http";
 import { accountRoutes } from "./api-account";
+import { permissionRoutes } from "./api-permissions";
 import { hookRoutes } from "./api-hooks";
 import { ApiError, type ApiRequest, type Route } from "./api-route";
 import { sourceRoutes } from "./api-source";
@@ -18,7 +19,7 @@ import type { RecordedCall } from "./types";
  * the endpoint, and the endpoint itself.
  */
 
-const ROUTES: Route[] = [...oauthRoutes, ...accountRoutes, ...sourceRoutes, ...statusRoutes, ...hookRoutes, ...sshKeyRoutes];
+const ROUTES: Route[] = [...oauthRoutes, ...accountRoutes, ...permissionRoutes, ...sourceRoutes, ...statusRoutes, ...hookRoutes, ...sshKeyRoutes];
 
 function decodeParam(p: string | undefined): string {
   if (p === undefined) return "";

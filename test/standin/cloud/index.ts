@@ -14,7 +14,7 @@ import { install, uninstall } from "./lifecycle";
 import { pullRequestData, pushData, type PayloadContext } from "./payloads";
 import type { ServerContext } from "./server-context";
 import { createSiteHandler } from "./site-server";
-import { State, type HookRecord, type RepositoryRecord, type SshKeyRecord } from "./state";
+import { State, type Developer, type HookRecord, type RepositoryPermission, type RepositoryRecord, type SshKeyRecord } from "./state";
 import { TokenStore } from "./tokens";
 import type {
   BitbucketCloudOptions,
@@ -56,6 +56,8 @@ export interface BitbucketCloud {
   readonly gitCalls: GitCall[];
   /** The OAuth consumer side: users, authorize and token endpoints, plain signed webhooks (oauth.ts). */
   readonly oauth: OAuthStandin;
+  /** The person who pushes, and whom the host pages' context tokens name (`sub` = their account id). */
+  readonly developer: Readonly<Developer>;
 
   // --- Connect lifecycle and webhooks ---------------------------------------------------------------
   install(appBaseUrl: string, opts?: InstallOptions): Promise<InstallResult>;
@@ -101,6 +103,12 @@ export interface BitbucketCloud {
   repositoryUuid(workspace: string, slug: string): string;
   /** The uuid "{…}" of a workspace (created on first use). */
   workspaceUuid(workspace: string): string;
+
+  /**
+   * Gives `accountId` a permission on the repository (`none` takes it away): what Bitbucket answers when asked whether
+   * that person administers it. The pushing developer is admin unless changed here.
+   */
+  setRepositoryPermission(workspace: string, slug: string, accountId: string, permission: RepositoryPermission): void;
 
   // --- Auth -------------------------------------------------------------------------------------------
   /** Overrides the scopes granted to a workspace's installations (null: back to the descriptor's). */
@@ -210,6 +218,7 @@ export async function startBitbucketCloud(opts: BitbucketCloudOptions = {}): Pro
     calls: state.calls,
     gitCalls: state.gitCalls,
     oauth: createOAuthStandin(state, repos, tokens, inflight),
+    developer: state.developer,
 
     install: (appBaseUrl, o) => install(sender, appBaseUrl, o),
     uninstall: (appBaseUrl, clientKey, o) => uninstall(sender, appBaseUrl, clientKey, o),
@@ -227,6 +236,10 @@ export async function startBitbucketCloud(opts: BitbucketCloudOptions = {}): Pro
       const state_ = pr.state ?? (event === "pullrequest:fulfilled" ? "MERGED" : event === "pullrequest:rejected" ? "DECLINED" : "OPEN");
       cloud.savePullRequest(workspace, slug, { ...pr, state: state_ });
       return cloud.sendWebhook(appBaseUrl, clientKey, event, cloud.pullRequestPayload({ workspace, slug }, pr, event), o);
+    },
+
+    setRepositoryPermission(workspace, slug, accountId, permission) {
+      repoOf(workspace, slug).permissions.set(accountId, permission);
     },
 
     async createRepository(workspace, slug, o = {}) {
@@ -249,6 +262,7 @@ export async function startBitbucketCloud(opts: BitbucketCloudOptions = {}): Pro
         statuses: new Map(),
         statusHistory: [],
         hooks: new Map(),
+        permissions: new Map(),
       };
       state.repositories.set(`${ws.slug}/${slug}`, record);
       try {

@@ -78,7 +78,15 @@ export interface RepositoryRecord {
   /** Every status ever posted, in order. */
   statusHistory: StatusRecord[];
   hooks: Map<string, HookRecord>;
+  /**
+   * Permissions given on the repository, by account id: what `…/permissions/repositories…` answers. The developer
+   * who pushes is its admin, an OAuth user its admin when they own the workspace and a writer otherwise, unless set
+   * here (`none` takes a permission away).
+   */
+  permissions: Map<string, RepositoryPermission>;
 }
+
+export type RepositoryPermission = "admin" | "write" | "read" | "none";
 
 export interface Developer {
   name: string;

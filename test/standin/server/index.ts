@@ -41,6 +41,8 @@ export interface StandinUser {
   forbidden?: boolean;
   /** The repositories (`PROJECT/slug`) the user may read, for `/rest/api/1.0/repos?permission=REPO_READ`; all when absent. */
   reads?: string[];
+  /** The repositories the user administers, for `/rest/api/1.0/repos?permission=REPO_ADMIN`; none when absent. */
+  admins?: string[];
 }
 
 export interface StartOptions {
@@ -342,8 +344,9 @@ export class BitbucketServerStandin {
       // Paged like Server: start, limit, isLastPage, nextPageStart.
       const start = Number(u.searchParams.get("start") ?? 0);
       const limit = Math.min(Number(u.searchParams.get("limit") ?? 25), 1000);
-      // `permission=REPO_READ`: only what the calling user may read.
-      const reads = u.searchParams.get("permission") === "REPO_READ" ? this.users.get(auth.user)?.reads : undefined;
+      // `permission=REPO_READ`: only what the calling user may read; `REPO_ADMIN`: only what they administer.
+      const permission = u.searchParams.get("permission");
+      const reads = permission === "REPO_READ" ? this.users.get(auth.user)?.reads : permission === "REPO_ADMIN" ? (this.users.get(auth.user)?.admins ?? []) : undefined;
       const visible = reads ? this.repositories.filter((full) => reads.some((r) => r.toUpperCase() === full.toUpperCase())) : this.repositories;
       const page = visible.slice(start, start + limit).map((full) => {
         const [key, slug] = full.split("/");
@@ -385,6 +388,20 @@ export class BitbucketServerStandin {
         const content = await this.repos.readPath(gitDir, at, decodeURIComponent(r[1]));
         if (!content || content.type !== "blob") return error(404, "The path does not exist at this revision");
         return send(200, content.content.toString("utf8"), "text/plain");
+      }
+      if (req.method === "GET" && rest === "/commits") {
+        // Server's commit list: `until` and what it has that `since` has not, newest first, paged.
+        const until = await this.repos.resolve(gitDir, u.searchParams.get("until") ?? "main");
+        const since = u.searchParams.get("since");
+        const sinceHash = since ? await this.repos.resolve(gitDir, since) : null;
+        if (!until || (since && !sinceHash)) return error(404, "Commit does not exist");
+        const listed = await this.git.run(["rev-list", until, ...(sinceHash ? [`^${sinceHash}`] : []), "--"], { cwd: gitDir });
+        const ids = listed.stdout.toString("utf8").split("\n").filter(Boolean);
+        const start = Number(u.searchParams.get("start") ?? 0);
+        const limit = Math.min(Number(u.searchParams.get("limit") ?? 25), 1000);
+        const values = ids.slice(start, start + limit).map((id) => ({ id, displayId: id.slice(0, 11) }));
+        const isLastPage = start + limit >= ids.length;
+        return send(200, { size: values.length, limit, start, isLastPage, values, ...(isLastPage ? {} : { nextPageStart: start + limit }) });
       }
       if (req.method === "GET" && (r = /^\/commits\/([^/]+)$/.exec(rest))) {
         const hash = await this.repos.resolve(gitDir, decodeURIComponent(r[1]));
