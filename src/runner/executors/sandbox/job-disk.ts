@@ -46,9 +46,12 @@ export class JobDisks {
     return removed;
   }
 
-  /** The workspace for the next job on `slot` (the one after it is made while the job runs). */
-  take(slot: number): Promise<JobDisk> {
-    return this.pool.take(slot);
+  /** The workspace for the next job on `slot`; the slot's next one is made while this one runs. */
+  async take(slot: number): Promise<JobDisk> {
+    const disk = await this.pool.take(slot);
+    // A job lasts seconds at least: making the next workspace now delays nothing that waits.
+    setTimeout(() => this.pool.prepare(slot), 1000).unref();
+    return disk;
   }
 
   prepare(slot: number): void {

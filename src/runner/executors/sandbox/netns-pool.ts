@@ -38,9 +38,16 @@ export class NetnsPool {
     return names.length;
   }
 
-  /** The namespace for the next step on `slot` (the one after it is made while the step runs). */
-  take(slot: number): Promise<StepNetwork> {
-    return this.pool.take(slot);
+  /** The namespace for the next step on `slot`; releasing it starts making the slot's next one. */
+  async take(slot: number): Promise<StepNetwork> {
+    const net = await this.pool.take(slot);
+    return {
+      path: net.path,
+      release: async () => {
+        setImmediate(() => this.pool.prepare(slot));
+        await net.release();
+      },
+    };
   }
 
   prepare(slot: number): void {

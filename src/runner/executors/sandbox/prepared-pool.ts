@@ -1,7 +1,9 @@
 /**
  * Things made ahead of time, one waiting per slot (a job's filesystem, a step's network namespace), so a job or step
- * does not wait for their making. `take` hands over the waiting one (or makes one now) and starts making the next;
- * a failure to make one shows when it is taken. `close` releases whatever is still waiting.
+ * does not wait for their making. `take` hands over the waiting one (or makes one now); the caller calls `prepare`
+ * once what it took is done with — not at once: making one starts processes, and starting a process holds the event
+ * loop for milliseconds, which the step being started should not wait for. A failure to make one shows when it is
+ * taken. `close` releases whatever is still waiting.
  */
 export class PreparedPool<T extends { release(): Promise<void> }> {
   private readonly waiting = new Map<number, Promise<T>>();
@@ -12,9 +14,7 @@ export class PreparedPool<T extends { release(): Promise<void> }> {
   async take(slot: number): Promise<T> {
     const ready = this.waiting.get(slot) ?? this.make(slot);
     this.waiting.delete(slot);
-    const item = await ready;
-    this.prepare(slot);
-    return item;
+    return ready;
   }
 
   /** Starts making the next one of `slot` in the background, unless one is waiting already. */

@@ -89,7 +89,7 @@ class SandboxJob extends IsolatedJob {
       );
     }
     const { memory, cpus } = stepResources(s, spec.size);
-    const cgroup = await StepCgroup.create(this.p.layout, `step-${spec.jobId}-${spec.stepIndex}-${randomBytes(4).toString("hex")}`, { memoryBytes: memory, pids: s.pids, cpus });
+    const cgroup = StepCgroup.create(this.p.layout, `step-${spec.jobId}-${spec.stepIndex}-${randomBytes(4).toString("hex")}`, { memoryBytes: memory, pids: s.pids, cpus });
     let net: StepNetwork | null;
     try {
       net = this.p.netns ? await this.p.netns.take(this.slot) : null;
@@ -146,7 +146,7 @@ class SandboxStep implements StepSandbox {
       initPid = await readChildPid(child);
       // Before the script may start: bubblewrap and the namespace's first process go into the step's cgroup, so
       // everything the script ever starts is born there.
-      await this.cgroup.add([child.pid as number, initPid]);
+      this.cgroup.add([child.pid as number, initPid]);
     } catch (err) {
       child.kill("SIGKILL");
       await exited.catch(() => undefined);
@@ -160,7 +160,7 @@ class SandboxStep implements StepSandbox {
       (stopping ??= (async () => {
         // SIGTERM to the step's processes (not bubblewrap's), then SIGKILL to the namespace's first process: the
         // kernel then kills every process of the namespace, setsid or not.
-        for (const pid of await this.cgroup.processes()) if (pid !== outer && pid !== initPid) signal(pid, "SIGTERM");
+        for (const pid of this.cgroup.processes()) if (pid !== outer && pid !== initPid) signal(pid, "SIGTERM");
         const deadline = Date.now() + run.graceMs;
         while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) await new Promise((r) => setTimeout(r, 20));
         signal(initPid, "SIGKILL");
@@ -177,7 +177,7 @@ class SandboxStep implements StepSandbox {
   }
 
   async problems(): Promise<string[]> {
-    const kills = await this.cgroup.oomKills();
+    const kills = this.cgroup.oomKills();
     if (kills === 0) return [];
     return [`out of memory (limit ${formatBytes(this.memory)}): the kernel killed ${kills === 1 ? "a process" : `${kills} processes`} of the step. A bigger size (size: 2x) gives a step more memory.`];
   }
