@@ -50,7 +50,8 @@ export async function launchChromium(): Promise<Chromium> {
     fs.rmSync(userDataDir, { recursive: true, force: true });
     throw new Error(`chromium at ${CHROMIUM} did not start: ${(err as Error).message}`, { cause: err });
   }
-  context.setDefaultTimeout(10_000);
+  // Generous: CI may share the machine; a wait that needs it still fails, only later.
+  context.setDefaultTimeout(30_000);
   const consoleErrors: string[] = [];
   const onConsole = (msg: ConsoleMessage) => {
     if (msg.type() === "error") consoleErrors.push(msg.text());
