@@ -87,6 +87,29 @@ describe("the deployments and schedules API through the Forge app", function () 
     assert.equal((await call(a, "DELETE", `/applications/${ids.app}/schedules/${sid}`, page)).status, 204);
   });
 
+  it("the settings and Deployments pages show the page's repository only; a repository that is not an application says so", async () => {
+    const page = (path: string, context: UiContext) => forge.invokeRemote(a, { method: "GET", path }, context);
+    const settings = await page("/forge/ui/pages/settings", ctx("acme-d", "app"));
+    assert.equal(settings.status, 200, JSON.stringify(settings.body));
+    const body = settings.body as { html: string; scripts: string[]; styles: string[] };
+    assert.deepEqual(body.html.match(/data-application-id="\d+"/g)?.filter((v, i, all) => all.indexOf(v) === i), [`data-application-id="${ids.app}"`], "this repository's application only");
+    assert.match(body.html, /data-testid="application-switches"/);
+    assert.match(body.html, /data-testid="environments-app"/);
+    assert.deepEqual([body.scripts, body.styles], [["configure.js", "environments-settings.js"], ["configure.css"]]);
+    assert.doesNotMatch(body.html, /<script|<link/, "the page's files come from the app's resource, not from the remote");
+    const deployments = await page("/forge/ui/pages/deployments", ctx("acme-d", "app"));
+    assert.match((deployments.body as { html: string }).html, new RegExp(`data-application-id="${ids.app}"`));
+    assert.deepEqual((deployments.body as { scripts: string[] }).scripts, ["pipelines.js", "deployments.js"]);
+
+    await bb.createRepository("acme-d", "plain");
+    for (const p of ["/forge/ui/pages/settings", "/forge/ui/pages/deployments"]) {
+      const r = await page(p, ctx("acme-d", "plain"));
+      assert.equal(r.status, 200);
+      assert.match((r.body as { html: string }).html, /data-testid="not-an-application"/, p);
+      assert.doesNotMatch((r.body as { html: string }).html, /data-application-id=/, p);
+    }
+  });
+
   it("another workspace's application is a 404, another workspace in the token a 403, another repository of the page's workspace a 403: nothing changes", async () => {
     const models = server.storage.models;
     const before = { vars: await models.EnvironmentVariable.count(), schedules: await models.Schedule.count(), envs: await models.Environment.count() };
