@@ -1,6 +1,9 @@
-// The configure page's actions. Inside Bitbucket every call to the app's API carries a context token from
-// AP.context.getToken() (the only kind of token action routes accept); standalone (`<body data-auth="session">`)
-// the session cookie goes with a same-origin request naming the workspace in `X-Pipelines-Tenant`. Data from the server is put in the page with textContent only.
+// The configure page's actions (and a repository's settings page, which shows its sections for one application).
+// Inside Bitbucket every call to the app's API carries a context token from AP.context.getToken() (the only kind of
+// token action routes accept); standalone (`<body data-auth="session">`) the session cookie goes with a same-origin
+// request naming the workspace in `X-Pipelines-Tenant`; inside the Forge app's page (`<body data-auth="forge">`) the
+// call goes through Forge (invokeRemote to /forge/ui/api/…, window.PipelinesForge). Data from the server is put in
+// the page with textContent only.
 (function () {
   "use strict";
   var root = document.getElementById("configure");
@@ -8,6 +11,7 @@
   var baseUrl = root.getAttribute("data-base-url") || "";
   var session = document.body.getAttribute("data-auth") === "session";
   var tenant = document.body.getAttribute("data-tenant") || "";
+  var forge = document.body.getAttribute("data-auth") === "forge" && !!window.PipelinesForge;
 
   function contextToken() {
     if (session) return Promise.resolve("");
@@ -25,8 +29,18 @@
     });
   }
 
+  /** The same call through Forge: it answers `{status, body}` with the remote's JSON. */
+  function forgeApi(method, path, body) {
+    return window.PipelinesForge.invoke({ path: "/forge/ui" + path, method: method, body: body }).then(function (r) {
+      var json = r.body === undefined ? null : r.body;
+      if (r.status >= 400) throw new Error((json && json.error) || "The request failed (HTTP " + r.status + ").");
+      return { status: r.status, body: json };
+    });
+  }
+
   /** Calls the app's API; resolves with {status, body}, rejects with an Error carrying the app's message. */
   function api(method, path, body) {
+    if (forge) return forgeApi(method, path, body);
     return contextToken().then(function (token) {
       var init = session
         ? { method: method, credentials: "same-origin", headers: { "X-Pipelines-Tenant": tenant, Accept: "application/json" } }
@@ -151,9 +165,35 @@
     });
   }
 
+  // --- An application's switches and branch filter ------------------------------------------------------
+  function showSettings(form, app) {
+    form.elements.autoBuild.checked = !!app.autoBuild;
+    form.elements.autoCancel.checked = !!app.autoCancel;
+    form.elements.branchFilter.value = app.branchFilter || "";
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll(".application-settings-form"), function (form) {
+    var id = form.closest(".configure-app").getAttribute("data-application-id");
+    var status = form.querySelector(".configure-result");
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var filter = form.elements.branchFilter.value.trim();
+      show(status, "Saving…");
+      api("PATCH", "/api/applications/" + encodeURIComponent(id), { autoBuild: form.elements.autoBuild.checked, autoCancel: form.elements.autoCancel.checked, branchFilter: filter || null })
+        .then(function (r) {
+          showSettings(form, r.body);
+          show(status, "Saved: " + (r.body.autoBuild ? (r.body.branchFilter ? "pushes to " + r.body.branchFilter + " are built" : "every push is built") : "pushes are not built") + (r.body.autoCancel ? ", superseded builds stop." : ", superseded builds run on."), "ok");
+        })
+        .catch(function (err) {
+          show(status, err.message, "error");
+        });
+    });
+  });
+
   Array.prototype.forEach.call(document.querySelectorAll(".configure-app"), function (box) {
     var id = box.getAttribute("data-application-id");
-    var form = box.querySelector("form");
+    var form = box.querySelector(".configure-variable-form");
+    if (!form) return;
     var status = form.querySelector(".configure-result");
     var path = function (name) {
       return "/api/applications/" + encodeURIComponent(id) + "/variables/" + encodeURIComponent(name);

@@ -1,6 +1,7 @@
 // The configure page's deployment environments: add, rename, re-type, restrict, move and remove them, and set their
-// variables, through the JSON API (context token inside Bitbucket, the session standalone). After each change the
-// page shows the environments as the API returns them. Data from the server goes in with textContent / value only.
+// variables, through the JSON API (context token inside Bitbucket, the session standalone, Forge's invokeRemote inside
+// the Forge app's page). After each change the page shows the environments as the API returns them. Data from the
+// server goes in with textContent / value only.
 (function () {
   "use strict";
   var section = document.getElementById("environments-settings");
@@ -9,6 +10,7 @@
   var baseUrl = root.getAttribute("data-base-url") || "";
   var session = document.body.getAttribute("data-auth") === "session";
   var tenant = document.body.getAttribute("data-tenant") || "";
+  var forge = document.body.getAttribute("data-auth") === "forge" && !!window.PipelinesForge;
 
   function token() {
     if (session) return Promise.resolve("");
@@ -22,6 +24,13 @@
   }
 
   function api(method, path, body) {
+    if (forge) {
+      return window.PipelinesForge.invoke({ path: "/forge/ui" + path, method: method, body: body }).then(function (r) {
+        var json = r.body === undefined ? null : r.body;
+        if (r.status >= 400) throw new Error((json && json.error) || "The request failed (HTTP " + r.status + ").");
+        return json;
+      });
+    }
     return token().then(function (t) {
       var init = session
         ? { method: method, credentials: "same-origin", headers: { "X-Pipelines-Tenant": tenant, Accept: "application/json" } }

@@ -1,12 +1,16 @@
 /* global document, window */
 // The Pipelines pages inside Bitbucket through the operator's Forge app (Custom UI). Forge hosts this folder and gives
 // the page its bridge (window.__bridge, what @forge/bridge calls). The page asks the app's backend for the same page
-// the Connect and standalone doors render (invokeRemote → /forge/ui/pages/…, answered as JSON {html}), puts it in,
-// and then runs the same page scripts (pipelines.js, panel.js / builds.js), whose calls go through Forge too.
+// the Connect and standalone doors render (invokeRemote → /forge/ui/pages/…, answered as JSON {html, scripts,
+// styles}), puts it in, and then loads the page's own styles and runs its own scripts from this folder (pipelines.js,
+// panel.js, builds.js, deployments.js, configure.js…, the files the page lists), whose calls go through Forge too.
 (function () {
   "use strict";
   var bridge = window.__bridge;
-  var PAGES = { "pipelines-panel": { page: "panel", script: "panel.js" }, "pipelines-builds": { page: "builds", script: "builds.js" } };
+  // The manifest's UI modules (one resource, these module keys) and the page of the remote each one shows.
+  var PAGES = { "pipelines-panel": "panel", "pipelines-builds": "builds", "pipelines-deployments": "deployments", "pipelines-settings": "settings" };
+  // A page's own files only: they are in this folder, next to this script.
+  var PAGE_FILE = /^[a-z][a-z0-9-]*\.(js|css)$/;
 
   function call(name, payload) {
     return bridge.callBridge(name, payload);
@@ -24,6 +28,19 @@
     var el = document.querySelector('[data-testid="forge-notice"]');
     el.textContent = text;
     el.hidden = !text;
+  }
+
+  function loadStyle(href) {
+    return new Promise(function (resolve, reject) {
+      var l = document.createElement("link");
+      l.rel = "stylesheet";
+      l.href = href;
+      l.onload = resolve;
+      l.onerror = function () {
+        reject(new Error("could not load " + href));
+      };
+      document.head.appendChild(l);
+    });
   }
 
   function loadScript(src) {
@@ -60,14 +77,25 @@
   window.PipelinesForge = { invoke: invoke };
   call("getContext")
     .then(function (ctx) {
-      var which = PAGES[ctx && ctx.moduleKey] || PAGES["pipelines-panel"];
-      return invoke({ path: "/forge/ui/pages/" + which.page + (which.page === "builds" ? buildParam(ctx) : ""), method: "GET" }).then(function (res) {
+      var page = PAGES[ctx && ctx.moduleKey] || "panel";
+      return invoke({ path: "/forge/ui/pages/" + page + (page === "builds" ? buildParam(ctx) : ""), method: "GET" }).then(function (res) {
         if (!res.body || typeof res.body.html !== "string") throw new Error((res.body && res.body.error) || "Pipelines did not answer (HTTP " + res.status + ").");
         if (res.body.installation && res.body.installation.state !== "active") notice("This installation is inactive: " + (res.body.installation.reason || "no reason given") + ". Statuses are not posted.");
-        // Server-rendered by the app, everything escaped there (the same HTML its own pages show).
-        document.getElementById("pipelines-page").innerHTML = res.body.html;
-        return loadScript("pipelines.js").then(function () {
-          return loadScript(which.script);
+        var styles = (res.body.styles || []).filter(function (f) {
+          return PAGE_FILE.test(f);
+        });
+        var scripts = (res.body.scripts || []).filter(function (f) {
+          return PAGE_FILE.test(f);
+        });
+        return Promise.all(styles.map(loadStyle)).then(function () {
+          // Server-rendered by the app, everything escaped there (the same HTML its own pages show).
+          document.getElementById("pipelines-page").innerHTML = res.body.html;
+          // In order, as the page's layout would run them (pipelines.js first).
+          return scripts.reduce(function (done, src) {
+            return done.then(function () {
+              return loadScript(src);
+            });
+          }, Promise.resolve());
         });
       });
     })

@@ -9,8 +9,11 @@ export interface Output {
 
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../../.." : "../..");
 const APP_ID = /^ari:cloud:ecosystem::app\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** The page scripts and styles of the service (public/) that the Forge app's pages run, unchanged. */
-const PAGE_ASSETS = ["pipelines.css", "pipelines.js", "panel.js", "builds.js"];
+/**
+ * The page scripts and styles of the service (public/) that the Forge app's pages run, unchanged: every file a page
+ * shown through Forge lists (the panel, the builds page, the Deployments page, the repository's settings).
+ */
+export const PAGE_ASSETS = ["pipelines.css", "configure.css", "pipelines.js", "panel.js", "builds.js", "schedules.js", "deployments.js", "configure.js", "environments-settings.js"];
 /** The Forge-only files of the pages (forge/ui/): the static page Forge hosts and the script that fills it in. */
 const FORGE_UI = ["index.html", "forge-boot.js"];
 

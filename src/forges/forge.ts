@@ -127,8 +127,10 @@ export interface Forge {
   webLinks(tenant: Tenant, repository: string): RepositoryWebLinks;
   /**
    * Whether `person` has admin permission on `repository`, as Bitbucket answers for that person (never assumed):
-   * - Cloud, `cloud-account`: `GET /2.0/workspaces/{ws}/permissions/repositories/{slug}?q=user.account_id="…"` with
-   *   the tenant's own credentials (a Connect app cannot act as the user; Bitbucket answers it for repository admins);
+   * - Cloud, `cloud-account` (a Connect context token's `sub`, a Forge invocation token's `principal`):
+   *   `GET /2.0/workspaces/{ws}/permissions/repositories/{slug}?q=user.account_id="…"` with the tenant's own
+   *   credentials — the Connect installation's token, or the Forge installation's newest system token (neither app
+   *   can act as the user; Bitbucket answers it for repository admins);
    * - Cloud, `cloud-token`: `GET /2.0/user/permissions/repositories?q=repository.full_name="…"` with the person's own
    *   access token (the permission Bitbucket gives that person, effective: groups and projects included);
    * - Server, `server-sign-in`: the repositories the Server listed as REPO_ADMIN to the person's own credentials at

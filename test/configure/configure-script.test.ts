@@ -49,7 +49,16 @@ describe("configure page script", () => {
       el("button", { type: "submit" }),
       el("span", { class: "configure-result" }),
     );
-    const app = el("div", { class: "configure-app", "data-application-id": String(w.applicationId) }, el("table", {}, el("tbody")), form);
+    const settings = el(
+      "form",
+      { class: "application-settings-form" },
+      el("input", { name: "autoBuild", type: "checkbox" }),
+      el("input", { name: "autoCancel", type: "checkbox" }),
+      el("input", { name: "branchFilter" }),
+      el("button", { type: "submit" }),
+      el("span", { class: "configure-result" }),
+    );
+    const app = el("div", { class: "configure-app", "data-application-id": String(w.applicationId) }, settings, el("table", {}, el("tbody")), form);
     const root = el(
       "main",
       { id: "configure", "data-base-url": server.url },
@@ -61,7 +70,7 @@ describe("configure page script", () => {
       app,
     );
     root.querySelector("#configure-no-host")!.hidden = true;
-    return { body: el("body", {}, root), form, app };
+    return { body: el("body", {}, root), form, app, settings };
   }
 
   function run(body: MiniElement, opts: { withAp?: boolean; sub?: string } = {}) {
@@ -85,7 +94,7 @@ describe("configure page script", () => {
   const until = (what: string, check: () => boolean) => eventually(what, async () => check(), 5000);
 
   it("the real page has every element the script looks for", () => {
-    for (const needle of ['id="configure"', 'data-base-url="', 'id="configure-no-host"', 'id="ssh-public-key"', 'id="ssh-copy"', 'id="ssh-add-bitbucket"', 'id="ssh-result"', 'class="configure-app" data-application-id="', 'class="configure-variable-form"', 'name="name"', 'name="value"', 'name="secured"', 'class="configure-result"']) {
+    for (const needle of ['id="configure"', 'data-base-url="', 'id="configure-no-host"', 'id="ssh-public-key"', 'id="ssh-copy"', 'id="ssh-add-bitbucket"', 'id="ssh-result"', 'class="configure-app" data-application-id="', 'class="application-settings-form"', 'name="autoBuild"', 'name="autoCancel"', 'name="branchFilter"', 'class="configure-variable-form"', 'name="name"', 'name="value"', 'name="secured"', 'class="configure-result"']) {
       assert.ok(html.includes(needle), needle);
     }
   });
@@ -150,6 +159,32 @@ describe("configure page script", () => {
 
     submit("BITBUCKET_X", "1", false);
     await until("the API's refusal", () => /BITBUCKET_/.test(status()));
+  });
+
+  it("the switches and the branch filter are saved through the API, and the form shows what was stored", async () => {
+    const { body, settings } = page("");
+    run(body);
+    const status = () => settings.querySelector(".configure-result")!.textContent;
+    const save = (autoBuild: boolean, autoCancel: boolean, filter: string) => {
+      settings.elements.autoBuild.checked = autoBuild;
+      settings.elements.autoCancel.checked = autoCancel;
+      settings.elements.branchFilter.value = filter;
+      settings.fire("submit");
+    };
+    save(true, false, " release/* ");
+    await until("saved", () => /^Saved: pushes to release\/\* are built, superseded builds run on\.$/.test(status()));
+    assert.equal(settings.elements.branchFilter.value, "release/*");
+    let app = await server.storage.models.Application.findByPk(w.applicationId);
+    assert.deepEqual([app?.autoBuild, app?.autoCancel, app?.branchFilter], [true, false, "release/*"]);
+
+    save(false, true, "");
+    await until("saved again", () => /^Saved: pushes are not built, superseded builds stop\.$/.test(status()));
+    app = await server.storage.models.Application.findByPk(w.applicationId);
+    assert.deepEqual([app?.autoBuild, app?.autoCancel, app?.branchFilter], [false, true, null]);
+    save(true, true, "x".repeat(300));
+    await until("the API's refusal", () => /branchFilter must be a branch glob/.test(status()));
+    assert.match(settings.querySelector(".configure-result")!.className, /configure-error/);
+    await server.storage.models.Application.update({ autoBuild: true, autoCancel: true }, { where: { id: w.applicationId } });
   });
 
   it("outside Bitbucket (no AP) the buttons say the page must be opened inside Bitbucket", async () => {

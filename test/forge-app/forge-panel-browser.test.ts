@@ -31,7 +31,8 @@ describe("the Forge app's pages in chromium (Custom UI hosted by the Forge stand
     resourceDir = fs.mkdtempSync(path.join(os.tmpdir(), "forge-ui-"));
     buildCustomUi(resourceDir);
     bb = await startBitbucketCloud();
-    forge = await startForgeStandin({ cloud: bb, appId: APP_ID, remoteBaseUrl: () => server.url, resourceDir });
+    const manifest = fs.readFileSync(path.join(__dirname, "../../forge/manifest.yml"), "utf8");
+    forge = await startForgeStandin({ cloud: bb, appId: APP_ID, remoteBaseUrl: () => server.url, resourceDir, manifest });
     server = await startTestServer({ PIPELINES_FORGE_APP_ID: APP_ID, PIPELINES_FORGE_JWKS_URL: forge.jwksUrl, PIPELINES_BITBUCKET_URL: bb.siteUrl });
     chromium = await launchChromium();
   });

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { validate } from "@forge/manifest";
-import { main } from "../../src/cli/forge-app";
+import { parse as parseYaml } from "yaml";
+import { PAGE_ASSETS, main } from "../../src/cli/forge-app";
 
 const APP_UUID = "3f1c2b8e-1d2c-4c5e-9a7b-0e1f2a3b4c5d";
 
@@ -41,8 +42,25 @@ describe("The Forge app's manifest", function () {
     assert.equal(result.success, true);
   });
 
+  it("the pages inside Bitbucket: the panel, the builds and Deployments pages, the repository settings, each on the remote through the UI endpoint", () => {
+    const m = parseYaml(fs.readFileSync(path.join(out, "manifest.yml"), "utf8")) as { modules: Record<string, { key: string; resource?: string; resolver?: { endpoint: string } }[]> };
+    const ui = Object.entries(m.modules).flatMap(([type, list]) => (type.startsWith("bitbucket:") ? list.filter((x) => x.resource).map((x) => [type, x.key, x.resource, x.resolver?.endpoint]) : []));
+    assert.deepEqual(ui, [
+      ["bitbucket:repoCodeOverviewPanel", "pipelines-panel", "pages", "pipelines-ui"],
+      ["bitbucket:repoMainMenuPage", "pipelines-builds", "pages", "pipelines-ui"],
+      ["bitbucket:repoMainMenuPage", "pipelines-deployments", "pages", "pipelines-ui"],
+      ["bitbucket:repoSettingsMenuPage", "pipelines-settings", "pages", "pipelines-ui"],
+    ]);
+    const endpoint = (m.modules.endpoint as unknown as { key: string; remote: string; auth: { appSystemToken: { enabled: boolean } } }[]).find((e) => e.key === "pipelines-ui");
+    assert.deepEqual([endpoint?.remote, endpoint?.auth.appSystemToken.enabled], ["pipelines", true]);
+    // The Custom UI knows which page of the remote each module shows.
+    const boot = fs.readFileSync(path.join(out, "static", "pages", "forge-boot.js"), "utf8");
+    for (const [, key] of ui) assert.match(boot, new RegExp(`"${String(key)}": "`), `forge-boot.js shows a page for ${String(key)}`);
+  });
+
   it("the Custom UI resource is the service's own page scripts and styles, unchanged", () => {
-    for (const f of ["pipelines.js", "panel.js", "builds.js", "pipelines.css"]) {
+    assert.ok(PAGE_ASSETS.includes("configure.js") && PAGE_ASSETS.includes("deployments.js") && PAGE_ASSETS.includes("schedules.js"));
+    for (const f of PAGE_ASSETS) {
       assert.equal(fs.readFileSync(path.join(out, "static", "pages", f), "utf8"), fs.readFileSync(path.join(__dirname, "../../public", f), "utf8"), f);
     }
     assert.ok(fs.existsSync(path.join(out, "static", "pages", "index.html")));

@@ -12,7 +12,9 @@ export const BUILDS_PAGE_MODULE = "pipelines-builds";
 /**
  * Bitbucket Cloud through the operator's Forge app (tenants of kind "forge"): REST with the installation's newest
  * system token to the API base URL Forge gave, git over https with the same token (`x-token-auth`), deliveries are
- * Forge's event bodies, and a build is shown on the app's builds page inside Bitbucket.
+ * Forge's event bodies, and a build is shown on the app's builds page inside Bitbucket. Whether a person of a page
+ * (the invocation token's `principal`, an account id) administers a repository is asked like the Connect door asks
+ * (`…/permissions/repositories/{slug}?q=user.account_id=…`), with the system token.
  */
 export function cloudForgeAppForge(models: Models, siteUrl: string): Forge {
   const site = siteUrl.replace(/\/+$/, "");

@@ -11,6 +11,10 @@ import { pageAuthOf } from "./page-auth";
 import { applicationsView, permissionsView, sshKeyView } from "./configure-view";
 import { environmentsSettingsView } from "./environments-settings-view";
 
+/** The configure page's scripts and styles (from /static), the same on every page that shows its sections. */
+export const CONFIGURE_SCRIPTS = ["configure.js", "environments-settings.js"];
+export const CONFIGURE_STYLES = ["configure.css"];
+
 /** How long the page waits for Bitbucket to say which scopes it granted before it shows "could not check". */
 const SCOPE_CHECK_TIMEOUT_MS = 3_000;
 
@@ -43,6 +47,8 @@ export function configureGet(appBaseUrl: string, models: Models, callerFor?: (te
       // What a resource server (AWS, GCP, Vault) needs to trust this workspace's step tokens.
       oidc: { issuer: issuerUrl(appBaseUrl, tenant), audience: workspaceAudience(tenant) },
       baseUrl: appBaseUrl,
+      scripts: CONFIGURE_SCRIPTS,
+      styles: CONFIGURE_STYLES,
       hostScriptUrl: auth.standalone ? undefined : hostScriptUrl(tenant.baseUrl),
       standalone: auth.standalone ? { tenantId: tenant.id, workspace: tenant.principalName ?? "" } : undefined,
     });

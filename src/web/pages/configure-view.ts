@@ -4,7 +4,7 @@ import { PIPELINES_SCOPES, scopeInfo } from "../../scopes/catalogue";
 import { effectiveScopes } from "../../scopes/effective-scopes";
 import type { GrantedScopesCheck } from "../../scopes/check-granted-scopes";
 import { publicKeyInfo } from "../../tenants/ssh-key-store";
-import type { TenantSshKey } from "../../db/models";
+import type { Application, TenantSshKey } from "../../db/models";
 
 /**
  * How the configure page shows the SSH key: the public half and where it was added ("your account" when it is one
@@ -44,15 +44,21 @@ export function permissionsView(check: GrantedScopesCheck) {
   };
 }
 
-/** The tenant's applications and their variables (secured values never leave the service: shown as ••••). */
-export async function applicationsView(models: Models, tenant: Tenant) {
+/**
+ * The tenant's applications (or only `only`) with their switches, branch filter and variables (secured values never
+ * leave the service: shown as ••••).
+ */
+export async function applicationsView(models: Models, tenant: Tenant, only?: Application) {
   const [apps, vars] = await Promise.all([
-    models.Application.findAll({ where: { tenantId: tenant.id }, order: [["repository", "ASC"]] }),
-    models.ApplicationVariable.findAll({ where: { tenantId: tenant.id }, order: [["name", "ASC"]] }),
+    only ? [only] : models.Application.findAll({ where: { tenantId: tenant.id }, order: [["repository", "ASC"]] }),
+    models.ApplicationVariable.findAll({ where: { tenantId: tenant.id, ...(only ? { applicationId: only.id } : {}) }, order: [["name", "ASC"]] }),
   ]);
   return apps.map((app) => ({
     id: app.id,
     repository: app.repository,
+    autoBuild: app.autoBuild,
+    autoCancel: app.autoCancel,
+    branchFilter: app.branchFilter ?? "",
     variables: vars
       .filter((v) => v.applicationId === app.id)
       .map((v) => ({ name: v.name, secured: v.secured, value: v.secured ? null : revealSecret(v, "value") })),

@@ -1,14 +1,14 @@
 import { Op } from "sequelize";
-import type { Models, Tenant } from "../../db/models";
+import type { Application, Models, Tenant } from "../../db/models";
 import { revealSecret } from "../../db/encrypted-fields";
 import { allowedBranches } from "../../deployments/environments";
 
 /**
- * The configure page's deployment settings: each application's environments in order (type, branches allowed,
- * admins only) and their deployment variables (secured values never leave the service: shown as ••••).
+ * The configure page's deployment settings: each application's environments (or only `only`'s) in order (type,
+ * branches allowed, admins only) and their deployment variables (secured values never leave the service: shown as ••••).
  */
-export async function environmentsSettingsView(models: Models, tenant: Tenant) {
-  const apps = await models.Application.findAll({ where: { tenantId: tenant.id }, order: [["repository", "ASC"]], attributes: ["id", "repository"] });
+export async function environmentsSettingsView(models: Models, tenant: Tenant, only?: Application) {
+  const apps = only ? [only] : await models.Application.findAll({ where: { tenantId: tenant.id }, order: [["repository", "ASC"]], attributes: ["id", "repository"] });
   const envs = apps.length ? await models.Environment.findAll({ where: { tenantId: tenant.id, applicationId: { [Op.in]: apps.map((a) => a.id) } }, order: [["rank", "ASC"], ["id", "ASC"]] }) : [];
   const vars = envs.length ? await models.EnvironmentVariable.findAll({ where: { tenantId: tenant.id, environmentId: { [Op.in]: envs.map((e) => e.id) } }, order: [["name", "ASC"]] }) : [];
   return apps.map((app) => ({

@@ -4,6 +4,7 @@ import http from "node:http";
 import type net from "node:net";
 import path from "node:path";
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type KeyObject } from "jose";
+import { parse as parseYaml } from "yaml";
 import type { BitbucketCloud } from "../cloud";
 
 /**
@@ -14,7 +15,9 @@ import type { BitbucketCloud } from "../cloud";
  * - the app's system token in `x-forge-oauth-system` (a JWT with exp, accepted by the Cloud stand-in's API and git);
  * - event delivery to the remote's endpoints with Forge's 5-second timeout and up to 4 retries (`retryContext`);
  * - the Custom UI host: `/host/<module key>` serves the app's static resource with a bridge (`window.__bridge`) whose
- *   `invoke` the stand-in answers by signing a FIT and calling the remote, as Forge does.
+ *   `invoke` the stand-in answers by signing a FIT and calling the remote, as Forge does. Given the app's manifest, it
+ *   hosts only the UI modules the manifest declares with a resource and a resolver endpoint on a remote (404
+ *   otherwise), and the page's context and tokens name the module's type (`bitbucket:repoSettingsMenuPage`, …).
  */
 export interface ForgeStandin {
   readonly url: string;
@@ -39,6 +42,8 @@ export interface ForgeStandin {
   hostPageUrl(inst: ForgeInstall, moduleKey: string, context: UiContext): string;
   /** Every `navigate` the page asked the bridge for. */
   readonly navigations: string[];
+  /** Every system token sent to the remote (`x-forge-oauth-system`), in order, with the path of the call. */
+  readonly systemTokensSent: { installationId: string; path: string; token: string; expiresAt: number }[];
   rotateKey(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -53,9 +58,12 @@ export interface ForgeInstall {
 
 export interface UiContext {
   repositoryUuid: string;
+  /** The user the page is shown to (the token's `principal`); a user of the stand-in's own by default. */
   accountId?: string;
   workspaceUuid?: string;
   location?: string;
+  /** The UI module's type (`context.extension.type`); the panel's by default. */
+  moduleType?: string;
 }
 
 export interface InvokeInput {
@@ -70,12 +78,40 @@ export interface ForgeStandinOptions {
   remoteBaseUrl: () => string;
   /** The Custom UI resource folder (the built static/pages); the remote is allowed in img-src, as `permissions.external.images` asks. */
   resourceDir?: string;
+  /** The app's manifest.yml (its text): only the UI modules it declares are hosted, each as the type it declares. */
+  manifest?: string;
   appId?: string;
   eventTimeoutMs?: number;
   retryDelayMs?: number;
 }
 
 const ENDPOINTS = { events: "/forge/events", lifecycle: "/forge/lifecycle", tick: "/forge/tick", mergeCheck: "/forge/merge-check" };
+const PANEL_TYPE = "bitbucket:repoCodeOverviewPanel";
+
+/**
+ * The Bitbucket UI modules of a manifest, by key → type, each checked as Forge deploys it: a `resource` the manifest
+ * lists, and a `resolver.endpoint` that is an endpoint on one of its remotes.
+ */
+function uiModulesOf(manifestText: string): Map<string, string> {
+  const m = parseYaml(manifestText) as { modules?: Record<string, unknown>; resources?: { key: string }[]; remotes?: { key: string }[] };
+  const modules = m.modules ?? {};
+  const resources = new Set((m.resources ?? []).map((r) => r.key));
+  const remotes = new Set((m.remotes ?? []).map((r) => r.key));
+  const endpoints = new Map(((modules.endpoint ?? []) as { key: string; remote?: string }[]).map((e) => [e.key, e.remote]));
+  const out = new Map<string, string>();
+  for (const [type, list] of Object.entries(modules)) {
+    if (!type.startsWith("bitbucket:") || !Array.isArray(list)) continue;
+    for (const mod of list as { key: string; resource?: string; resolver?: { endpoint?: string } }[]) {
+      if (!mod.resource) continue;
+      if (!resources.has(mod.resource)) throw new Error(`module ${mod.key}: resource ${mod.resource} is not in resources`);
+      const endpoint = mod.resolver?.endpoint;
+      const remote = endpoint ? endpoints.get(endpoint) : undefined;
+      if (!endpoint || !remote || !remotes.has(remote)) throw new Error(`module ${mod.key}: its resolver names no endpoint on a remote`);
+      out.set(mod.key, type);
+    }
+  }
+  return out;
+}
 
 export async function startForgeStandin(opts: ForgeStandinOptions): Promise<ForgeStandin> {
   const appId = opts.appId ?? `ari:cloud:ecosystem::app/${randomUUID()}`;
@@ -88,7 +124,9 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
   };
   keys.push(await newKey());
   const navigations: string[] = [];
+  const systemTokensSent: ForgeStandin["systemTokensSent"][number][] = [];
   const installs = new Map<string, ForgeInstall>();
+  const uiModules = opts.manifest ? uiModulesOf(opts.manifest) : null;
 
   const fit = async (inst: ForgeInstall, o: { context?: UiContext; overrides?: Record<string, unknown>; expiresInSeconds?: number } = {}) => {
     const key = keys.at(-1)!;
@@ -103,7 +141,7 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
       },
       ...(o.context
         ? {
-            context: { workspaceId: o.context.workspaceUuid ?? inst.workspaceUuid, extension: { type: "bitbucket:repoCodeOverviewPanel", repository: { uuid: o.context.repositoryUuid } } },
+            context: { workspaceId: o.context.workspaceUuid ?? inst.workspaceUuid, extension: { type: o.context.moduleType ?? PANEL_TYPE, repository: { uuid: o.context.repositoryUuid } } },
             principal: o.context.accountId ?? "557058:standin-user",
           }
         : {}),
@@ -128,14 +166,16 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
       .setExpirationTime(Math.floor(expiresAt / 1000))
       .sign(keys.at(-1)!.privateKey);
     opts.cloud.acceptToken(token, inst.clientKey, expiresAt);
-    return token;
+    return { token, expiresAt };
   };
 
   /** One call as Forge makes it: FIT, system token, JSON; `timeoutMs` like Forge's (5 s for events). */
   const call = async (inst: ForgeInstall, method: string, p: string, body: unknown, o: { context?: UiContext; timeoutMs?: number } = {}) => {
+    const system = await systemToken(inst);
+    systemTokensSent.push({ installationId: inst.installationId, path: p, ...system });
     const headers: Record<string, string> = {
       Authorization: `Bearer ${await fit(inst, { context: o.context })}`,
-      "x-forge-oauth-system": await systemToken(inst),
+      "x-forge-oauth-system": system.token,
       Accept: "application/json",
     };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -195,6 +235,10 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
     const host = /^\/host\/([A-Za-z0-9_-]+)\/(.*)$/.exec(u.pathname);
     if (host && req.method === "GET") {
       const file = host[2] === "" ? "index.html" : host[2];
+      if (uiModules && !uiModules.has(host[1])) {
+        res.writeHead(404, { "Content-Type": "text/plain" }).end(`the app's manifest declares no UI module ${host[1]}`);
+        return;
+      }
       const dir = opts.resourceDir;
       if (!dir || !/^[A-Za-z0-9_.-]+$/.test(file) || !fs.existsSync(path.join(dir, file))) {
         res.writeHead(404).end();
@@ -203,7 +247,7 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
       let content = fs.readFileSync(path.join(dir, file));
       if (file === "index.html") {
         // Forge hosts the resource and gives it the bridge before the app's own scripts run.
-        const bridge = `<script src="/bridge.js?${u.searchParams.toString()}&module=${host[1]}"></script>`;
+        const bridge = `<script src="/bridge.js?${u.searchParams.toString()}&module=${host[1]}&moduleType=${encodeURIComponent(uiModules?.get(host[1]) ?? PANEL_TYPE)}"></script>`;
         content = Buffer.from(content.toString("utf8").replace("<head>", `<head>\n  ${bridge}`));
       }
       const type = file.endsWith(".html") ? "text/html" : file.endsWith(".css") ? "text/css" : "application/javascript";
@@ -219,13 +263,13 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
     if (u.pathname === "/bridge/invoke" && req.method === "POST") {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
-      const { installationId, repositoryUuid, input } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { installationId: string; repositoryUuid: string; input: InvokeInput };
+      const { installationId, repositoryUuid, accountId, moduleType, input } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { installationId: string; repositoryUuid: string; accountId?: string; moduleType?: string; input: InvokeInput };
       const inst = installs.get(installationId);
       if (!inst) {
         res.writeHead(404).end();
         return;
       }
-      const answer = await call(inst, input.method, input.path, input.body, { context: { repositoryUuid } });
+      const answer = await call(inst, input.method, input.path, input.body, { context: { repositoryUuid, moduleType, ...(accountId ? { accountId } : {}) } });
       res.writeHead(200, { "Content-Type": "application/json" });
       // What @forge/bridge's invoke resolves with: {success, payload} (or {success: false, error}).
       res.end(JSON.stringify(answer.status < 400 ? { success: true, payload: answer } : { success: false, error: answer }));
@@ -257,8 +301,9 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
     navigations,
     install: (workspace, o = {}) => newInstall(workspace, o.scopes ?? ["read:repository:bitbucket", "read:pullrequest:bitbucket", "read:app-system-token"]),
     reinstall: (previous) => newInstall(previous.workspace, ["read:repository:bitbucket", "read:pullrequest:bitbucket", "read:app-system-token"]),
+    systemTokensSent,
     fit,
-    systemToken,
+    systemToken: async (inst, ttl) => (await systemToken(inst, ttl)).token,
     sendEvent: (inst, payload, o = {}) => deliver(inst, o.path ?? ENDPOINTS.events, payload),
     async tick(inst) {
       return (await call(inst, "POST", ENDPOINTS.tick, { context: { moduleKey: "pipelines-hourly" } }, { timeoutMs: 5_000 })).status;
@@ -269,7 +314,7 @@ export async function startForgeStandin(opts: ForgeStandinOptions): Promise<Forg
     },
     invokeRemote: (inst, input, context) => call(inst, input.method, input.path, input.body, { context }),
     hostPageUrl(inst, moduleKey, context) {
-      const q = new URLSearchParams({ installationId: inst.installationId, repositoryUuid: context.repositoryUuid, workspaceUuid: inst.workspaceUuid });
+      const q = new URLSearchParams({ installationId: inst.installationId, repositoryUuid: context.repositoryUuid, workspaceUuid: inst.workspaceUuid, ...(context.accountId ? { accountId: context.accountId } : {}) });
       return `${url}/host/${moduleKey}/?${q.toString()}`;
     },
     async rotateKey() {
@@ -293,8 +338,8 @@ function bridgeScript(params: Record<string, string>): string {
   }
   window.__bridge = {
     callBridge: function (name, payload) {
-      if (name === "getContext") return Promise.resolve({ moduleKey: p.module, workspaceId: p.workspaceUuid, extension: { type: "bitbucket:repoCodeOverviewPanel", repository: { uuid: p.repositoryUuid } }, environmentType: "PRODUCTION" });
-      if (name === "invoke") return post("/bridge/invoke", { installationId: p.installationId, repositoryUuid: p.repositoryUuid, input: payload }).then(function (r) { return r.json(); });
+      if (name === "getContext") return Promise.resolve({ moduleKey: p.module, workspaceId: p.workspaceUuid, accountId: p.accountId, extension: { type: p.moduleType, repository: { uuid: p.repositoryUuid } }, environmentType: "PRODUCTION" });
+      if (name === "invoke") return post("/bridge/invoke", { installationId: p.installationId, repositoryUuid: p.repositoryUuid, accountId: p.accountId, moduleType: p.moduleType, input: payload }).then(function (r) { return r.json(); });
       if (name === "navigate") return post("/bridge/navigate", payload).then(function () { return undefined; });
       return Promise.reject(new Error("the stand-in's bridge has no " + name));
     }
