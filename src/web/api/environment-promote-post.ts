@@ -1,14 +1,11 @@
 import type { Request, Response } from "express";
-import { findApplication } from "../../applications/find-application";
 import { buildJson } from "../../builds/build-json";
 import { promote } from "../../deployments/promote";
-import { badRequest, conflict, forbidden, notFound } from "../../http/http-error";
+import { conflict, forbidden, notFound } from "../../http/http-error";
 import { actorDeps, type DeploymentsApiDeps } from "./deployments-deps";
-import { findBuild } from "./find-build";
-import { environmentParam } from "./find-environment";
+import { environmentBuildRequest } from "./environment-build-request";
 import { unlessBitbucketUnavailable } from "./forge-unavailable";
 import { requestActor } from "./request-actor";
-import { tenantOf } from "./tenant-auth";
 
 /**
  * POST /api/applications/:id/environments/:name/promote `{buildId}` — runs the build's next (manual) deployment step,
@@ -17,14 +14,7 @@ import { tenantOf } from "./tenant-auth";
  */
 export function environmentPromotePost(deps: DeploymentsApiDeps) {
   return async (req: Request, res: Response) => {
-    const { ctx } = deps;
-    const tenant = tenantOf(res);
-    const app = await findApplication(ctx.models, tenant.id, req.params.id);
-    const env = await environmentParam(ctx.models, app, req.params.name);
-    const buildId = (req.body as { buildId?: unknown } | undefined)?.buildId;
-    if (!Number.isSafeInteger(buildId) || (buildId as number) < 1) throw badRequest('the body must name the build to promote: {"buildId": 123}');
-    const { build } = await findBuild(ctx.models, tenant.id, String(buildId));
-    if (build.applicationId !== app.id) throw badRequest(`build ${String(buildId)} is not a build of ${app.repository}`);
+    const { ctx, tenant, app, env, build } = await environmentBuildRequest(deps, req, res, "promote");
     const result = await unlessBitbucketUnavailable(() => promote(ctx, tenant, app, env, build, requestActor(actorDeps(deps), req, res, app)));
     if (result.outcome === "forbidden") throw forbidden(result.reason);
     if (result.outcome === "no-step") throw notFound(result.reason);
