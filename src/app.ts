@@ -56,6 +56,10 @@ import { forgeLifecyclePost } from "./web/forge/forge-lifecycle-post";
 import { forgeTickPost } from "./web/forge/forge-tick-post";
 import { forgeMergeCheckPost } from "./web/forge/forge-merge-check-post";
 import { forgeUiRoutes } from "./web/forge/forge-ui-routes";
+import type { ServiceMetrics } from "./metrics/service-metrics";
+import { countDeliveries } from "./metrics/count-deliveries";
+import { metricsGet } from "./metrics/metrics-get";
+import { requestId } from "./http/request-id";
 
 export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? "../.." : "..");
 
@@ -66,6 +70,8 @@ export interface AppDeps {
   revokers?: TenantRevoker[];
   /** The build engine (the JSON API starts, stops and reads builds through it). */
   engine: Engine;
+  /** Counts deliveries; served at /metrics when a token protects it and no separate port serves it. */
+  metrics: ServiceMetrics;
   onDeliveryStored?: () => void;
 }
 
@@ -87,6 +93,8 @@ export function createApp(deps: AppDeps): Promise<App> {
   app.engine("hbs", handlebarsEngine(path.join(PROJECT_ROOT, "views"), config.mode !== "development"));
   app.set("view engine", "hbs");
   app.set("views", path.join(PROJECT_ROOT, "views"));
+  // Every request gets an id (a well-formed incoming X-Request-Id, else a new one), echoed and in its log lines.
+  app.use(requestId(log));
 
   ace.store.register("pipelines", () => aceStoreAdapter(models) as unknown as ReturnType<Parameters<typeof ace.store.register>[1]>);
   const aceMode = config.mode === "production" ? "production" : "development";
@@ -146,13 +154,13 @@ export function createApp(deps: AppDeps): Promise<App> {
     // Our routes are added before ACE's (it registers them a tick later), so ours answer /installed and webhooks.
     app.post("/installed", json, asyncHandler(lifecycleInstalledPost(lifecycle)));
     app.post("/uninstalled", json, asyncHandler(lifecycleUninstalledPost({ ...lifecycle, revokers: deps.revokers ?? [] })));
-    app.post("/webhook/server/:hookKey", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(serverWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
-    if (oauth) app.post("/webhook/cloud/:hookKey", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(cloudWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
-    app.post("/webhook", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, tenants, inbox, log, onStored: deps.onDeliveryStored })));
+    app.post("/webhook/server/:hookKey", countDeliveries(deps.metrics, "server"), express.raw({ type: () => true, limit: "1mb" }), asyncHandler(serverWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
+    if (oauth) app.post("/webhook/cloud/:hookKey", countDeliveries(deps.metrics, "oauth"), express.raw({ type: () => true, limit: "1mb" }), asyncHandler(cloudWebhookPost({ models, inbox, log, onStored: deps.onDeliveryStored })));
+    app.post("/webhook", countDeliveries(deps.metrics, "connect"), express.raw({ type: () => true, limit: "1mb" }), asyncHandler(connectWebhookPost({ ...verify, tenants, inbox, log, onStored: deps.onDeliveryStored })));
     // Bitbucket Cloud through the operator's Forge app (Forge Remote): every call carries a Forge invocation token.
     const forgeDoor = config.forgeAppId ? { models, log, siteUrl: config.bitbucketUrl, verify: fitVerifier({ appId: config.forgeAppId, jwksUrl: config.forgeJwksUrl }) } : null;
     if (forgeDoor) {
-      app.post("/forge/events", express.raw({ type: () => true, limit: "1mb" }), asyncHandler(forgeEventPost({ ...forgeDoor, inbox, onStored: deps.onDeliveryStored })));
+      app.post("/forge/events", countDeliveries(deps.metrics, "forge"), express.raw({ type: () => true, limit: "1mb" }), asyncHandler(forgeEventPost({ ...forgeDoor, inbox, onStored: deps.onDeliveryStored })));
       app.post("/forge/lifecycle", json, asyncHandler(forgeLifecyclePost(forgeDoor)));
       app.post("/forge/tick", json, asyncHandler(forgeTickPost(forgeDoor)));
       app.post("/forge/merge-check", json, asyncHandler(forgeMergeCheckPost({ ...forgeDoor, forgeFor: deps.engine.ctx.forgeFor })));
@@ -207,6 +215,9 @@ export function createApp(deps: AppDeps): Promise<App> {
     // OpenID Connect issuers of step tokens (one per workspace): discovery and JWKS, public by design.
     app.use(oidcRoutes(deps.engine.ctx.oidc));
     app.get("/healthz", (_req, res) => void res.json({ ok: true }));
+    // Prometheus metrics on this port only behind a bearer token; with PIPELINES_METRICS_PORT they have a listener of
+    // their own instead (server.ts); with neither they are not served.
+    if (config.metrics.token && config.metrics.port === null) app.get("/metrics", metricsGet(deps.metrics, config.metrics.token, log));
     // What this service is and where to go next (in development: how to try it with the Bitbucket stand-in).
     app.get("/", asyncHandler(homeGet(config, models)));
   });

@@ -1,4 +1,5 @@
 import http from "node:http";
+import express, { type RequestHandler } from "express";
 import type { AddressInfo } from "node:net";
 import { loadConfig, type Config } from "./config/load-config";
 import { openStorage, type Storage } from "./db/open-storage";
@@ -8,6 +9,8 @@ import { startEngine, type Engine, type EngineOptions } from "./builds/engine";
 import { stopBuildsOnRevoke } from "./builds/revoke-builds";
 import { deleteSshKeyOnRevoke } from "./tenants/ssh-key-revoke";
 import { deleteOidcKeysOnRevoke } from "./tenants/oidc-key-revoke";
+import { ServiceMetrics } from "./metrics/service-metrics";
+import { metricsGet } from "./metrics/metrics-get";
 
 export interface RunningServer {
   url: string;
@@ -15,6 +18,9 @@ export interface RunningServer {
   storage: Storage;
   server: http.Server;
   engine: Engine;
+  metrics: ServiceMetrics;
+  /** The separate metrics listener's URL, when PIPELINES_METRICS_PORT is set. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -39,8 +45,14 @@ export async function start(env: Record<string, string | undefined> = process.en
   if (!env.PIPELINES_BASE_URL && !env.AC_LOCAL_BASE_URL && config.port === 0) {
     config = { ...config, baseUrl: `http://127.0.0.1:${port}` };
   }
-  const engine = await startEngine(config, storage.models, log, engineOptions);
-  const { app, dispose } = await createApp({ config, log, storage, engine, revokers: [stopBuildsOnRevoke(engine.ctx), deleteSshKeyOnRevoke(storage.models), deleteOidcKeysOnRevoke(storage.models)], onDeliveryStored: engine.deliveryStored });
+  const metrics = new ServiceMetrics(storage.models);
+  const metricsServer = config.metrics.port === null ? null : await listenForMetrics(config.metrics.port, config.metrics.host, metricsGet(metrics, config.metrics.token, log)).catch(async (err: unknown) => {
+    server.close();
+    await storage.close();
+    throw err;
+  });
+  const engine = await startEngine(config, storage.models, log, { ...engineOptions, metrics });
+  const { app, dispose } = await createApp({ config, log, storage, engine, metrics, revokers: [stopBuildsOnRevoke(engine.ctx), deleteSshKeyOnRevoke(storage.models), deleteOidcKeysOnRevoke(storage.models)], onDeliveryStored: engine.deliveryStored });
   // Requests still being answered when the service stops finish first (their delivery may be mid-commit).
   let inFlight = 0;
   let idle: (() => void) | null = null;
@@ -68,7 +80,10 @@ export async function start(env: Record<string, string | undefined> = process.en
     storage,
     server,
     engine,
+    metrics,
+    metricsUrl: metricsServer?.url ?? null,
     async stop() {
+      if (metricsServer) await metricsServer.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await drained(10_000);
@@ -78,6 +93,31 @@ export async function start(env: Record<string, string | undefined> = process.en
       await storage.close();
       dispose();
     },
+  };
+}
+
+/**
+ * The metrics on a listener of their own (PIPELINES_METRICS_PORT, on PIPELINES_METRICS_HOST: 127.0.0.1 unless the
+ * operator says otherwise), answering GET /metrics and nothing else.
+ */
+async function listenForMetrics(port: number, host: string, handler: RequestHandler): Promise<{ url: string; close(): Promise<void> }> {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/metrics", handler);
+  app.use((_req, res) => void res.status(404).json({ error: "only GET /metrics is served here" }));
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${address.port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -26,5 +26,9 @@ export interface EngineContext {
     statusQueued?(): void;
     /** A step's log grew or the step ended (wakes live logs in this process). */
     stepChanged?(buildId: number, stepIndex: number): void;
+    /** A runner reported a step's end (the step's duration is recorded by the metrics). */
+    stepFinished?(buildId: number, stepIndex: number, state: string): void;
+    /** A runner claimed a job that waited since `queuedAt` for a runner with `runsOn`. */
+    jobClaimed?(runsOn: readonly string[] | undefined, queuedAt: Date): void;
   };
 }

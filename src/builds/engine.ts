@@ -16,6 +16,7 @@ import { nextStatusDue, postDueStatuses } from "./status-poster";
 import { StepSignals } from "./step-signals";
 import { deploymentGate } from "../deployments/deployment-gate";
 import { fireDueSchedules } from "../schedules/fire-schedules";
+import type { ServiceMetrics } from "../metrics/service-metrics";
 
 /** Deliveries stored per quarter second; "busy" above 50 (200 a second). */
 function intakeBurst(): { stored(): void; busy(): boolean } {
@@ -60,6 +61,8 @@ export interface EngineOptions {
   pollMs?: number;
   /** The clock the OIDC issuer signs and rotates keys by (tests move it forward). */
   now?: () => Date;
+  /** Where step durations and queue waits are recorded (none: not recorded). */
+  metrics?: ServiceMetrics;
 }
 
 /**
@@ -87,6 +90,15 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
       jobQueued: () => runner?.wake(),
       statusQueued: () => poster.wake(),
       stepChanged: (buildId, index) => stepSignals.notify(buildId, index),
+      stepFinished: (buildId, index, state) => {
+        const metrics = opts.metrics;
+        if (!metrics) return;
+        models.Step.findOne({ where: { buildId, index }, attributes: ["startedAt", "finishedAt"] }).then(
+          (step) => step && metrics.stepFinished(state, step.startedAt, step.finishedAt),
+          (err: unknown) => log.debug("step duration not recorded", { build: buildId, step: index, error: (err as Error).message }),
+        );
+      },
+      jobClaimed: (runsOn, queuedAt) => opts.metrics?.jobClaimed(runsOn, queuedAt),
     },
   };
   // Deployment environments and concurrency groups decide when steps that name them may start.

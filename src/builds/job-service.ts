@@ -94,6 +94,7 @@ export class JobService implements RunnerProtocol {
         await job.update({ state: "done", leaseToken: null });
         continue;
       }
+      this.ctx.notify?.jobClaimed?.(plan.steps[job.startStep]?.runsOn, job.createdAt);
       return {
         ...lease,
         leaseMs: this.leaseMs,
@@ -216,6 +217,7 @@ export class JobService implements RunnerProtocol {
       { where: { buildId: build.id, index: stepIndex } },
     );
     this.ctx.notify?.stepChanged?.(build.id, stepIndex);
+    this.ctx.notify?.stepFinished?.(build.id, stepIndex, result.state);
     // Its deployment is recorded and what it held (an environment, a concurrency group) goes to the next in line.
     await this.ctx.gate?.settle(build);
   }

@@ -3,6 +3,7 @@ import path from "node:path";
 import { ConfigError } from "./config-error";
 import { parseDatabaseUrl, type DatabaseTarget } from "./database-url";
 import { loadExecutorSettings, type ExecutorSettings } from "./executor-settings";
+import { loadMetricsSettings, type MetricsSettings } from "./metrics-settings";
 
 export type Mode = "production" | "development" | "test";
 
@@ -41,6 +42,8 @@ export interface Config {
   forgeJwksUrl: string;
   /** How pipeline files are read: limits per file, the time one file may take, the worker threads that read them. */
   pipelineFile: PipelineFileSettings;
+  /** Who may read /metrics: a bearer token, a separate port, or nobody (see metrics-settings.ts). */
+  metrics: MetricsSettings;
 }
 
 /** See `src/pipelines/limits.ts` and `src/pipelines/worker/file-checker.ts`. */
@@ -174,6 +177,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     forgeAppId: forgeAppIdSetting(env.PIPELINES_FORGE_APP_ID ?? pipelines.forgeAppId),
     forgeJwksUrl: urlSetting("PIPELINES_FORGE_JWKS_URL", env.PIPELINES_FORGE_JWKS_URL ?? pipelines.forgeJwksUrl, "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"),
     pipelineFile: pipelineFileSettings(env, (pipelines.pipelineFile ?? {}) as Record<string, unknown>),
+    metrics: loadMetricsSettings(env),
   };
 }
 
