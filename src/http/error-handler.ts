@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "../log/logger";
 import { HttpError } from "./http-error";
+import { requestLog } from "./request-id";
 
 /** 404 for anything no route answered, as JSON. */
 export const notFoundHandler: RequestHandler = (req, res) => {
@@ -29,7 +30,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.status(e.status).json({ error: e.message ?? "bad request" });
       return;
     }
-    log.error("unhandled error", { method: req.method, path: req.path, err });
+    requestLog(res, log).error("unhandled error", { method: req.method, path: req.path, err });
     res.status(500).json({ error: "internal error" });
   };
 }

@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import { HttpError, badRequest } from "../http/http-error";
 import { isDatabaseUnavailable } from "./database-unavailable";
 import type { IncomingDelivery, InboxWriter } from "./inbox-writer";
+import type { Logger } from "../log/logger";
 
 /** The database cannot take the delivery now: 503, so Bitbucket delivers it again. */
 export const serviceUnavailable = () => new HttpError(503, "the database is unavailable; retry the delivery", { "Retry-After": "5" });
@@ -57,6 +58,8 @@ export async function acceptDelivery(inbox: InboxWriter, res: Response, d: Accep
       outcome: d.acted ? null : JSON.stringify([{ outcome: "ignored", reason: `Pipelines does not act on ${d.eventKey}` }]),
     }),
   );
+  // The request's logger (with its request id), when the app gave it one: the delivery's id joins them.
+  (res.locals.log as Logger | undefined)?.debug(result === "duplicate" ? "delivery already stored" : "delivery stored", { delivery: d.deliveryId, tenant: d.tenantId, event: d.eventKey });
   if (result === "duplicate") {
     res.status(200).json({ delivery: d.deliveryId, duplicate: true });
     return;

@@ -90,7 +90,9 @@ export class Processor {
         decisions.push({ applicationId: null, repository: "", ref: null, commit: null, outcome: "invalid", reason: err.message, buildId: null });
       }
       if (parsed) {
-        for (const event of parsed.events) decisions.push(await decideEvent(this.ctx, tenant, event, delivery.id));
+        // Every line logged while deciding carries the delivery's id.
+        const ctx = { ...this.ctx, log: this.ctx.log.child({ delivery: delivery.deliveryId, tenant: tenant.id }) };
+        for (const event of parsed.events) decisions.push(await decideEvent(ctx, tenant, event, delivery.id));
         // Listed with the repository's application when the parser could say which repository it was about.
         for (const i of parsed.ignored) {
           decisions.push({ applicationId: null, repository: i.repository ?? "", ref: i.ref ?? null, commit: i.commit ?? null, outcome: "ignored", reason: i.reason, buildId: null });

@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import pino from "pino";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -38,7 +39,9 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactText(value);
   if (value instanceof Error) return { name: value.name, message: redactText(value.message), stack: value.stack ? redactText(value.stack) : undefined };
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1));
+  if (typeof value === "bigint") return value.toString();
   if (value && typeof value === "object") {
+    if (value instanceof Date) return value;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
       out[k] = SECRET_FIELD.test(k) && v !== null && v !== undefined && v !== "" ? REDACTED : redactValue(v, depth + 1);
@@ -61,21 +64,57 @@ function threshold(): number {
   return ORDER[level] ?? ORDER.info;
 }
 
-export function createLogger(base: Record<string, unknown> = {}): Logger {
+/** The level of the line being written, set just before pino serialises it (pino writes synchronously). */
+let writing: Level = "info";
+
+/**
+ * Where pino's JSON lines go: every sink, and stderr when the line's level is at or above LOG_LEVEL. The whole line
+ * passes through value redaction once more, so a registered secret never leaves even if it hid in a key or a
+ * serialiser's output.
+ */
+const destination = {
+  write(line: string): void {
+    const text = redactText(line.endsWith("\n") ? line.slice(0, -1) : line);
+    for (const sink of sinks) sink(text);
+    if (ORDER[writing] >= threshold()) process.stderr.write(text + "\n");
+  },
+};
+
+/**
+ * One JSON object per line: `{"level":"info","time":"…","msg":"…",…fields}`. Fields are redacted before pino sees
+ * them (secret-looking names anywhere in the object, registered secret values anywhere in a string).
+ */
+const root = pino(
+  {
+    level: "debug",
+    base: null,
+    messageKey: "msg",
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  },
+  destination,
+);
+
+function wrap(p: pino.Logger): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    const all = { ...base, ...(fields ?? {}) };
-    const rest = Object.keys(all).length ? " " + inspect(redactValue(all), { breakLength: Infinity, depth: 6 }) : "";
-    const line = `${new Date().toISOString()} ${level.toUpperCase()} ${redactText(msg)}${rest}`;
-    for (const sink of sinks) sink(line);
-    if (ORDER[level] >= threshold()) process.stderr.write(line + "\n");
+    // Nothing reads the line: skip serialising it.
+    if (sinks.size === 0 && ORDER[level] < threshold()) return;
+    writing = level;
+    const clean = redactText(msg);
+    if (fields && Object.keys(fields).length > 0) p[level](redactValue(fields) as Record<string, unknown>, clean);
+    else p[level](clean);
   };
   return {
     debug: (m, f) => write("debug", m, f),
     info: (m, f) => write("info", m, f),
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
-    child: (fields) => createLogger({ ...base, ...fields }),
+    child: (fields) => wrap(p.child(redactValue(fields) as Record<string, unknown>)),
   };
+}
+
+export function createLogger(base: Record<string, unknown> = {}): Logger {
+  return wrap(Object.keys(base).length > 0 ? root.child(redactValue(base) as Record<string, unknown>) : root);
 }
 
 /** The logger handed to atlassian-connect-express: its arguments go through the same redaction. */
