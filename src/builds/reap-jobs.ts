@@ -19,7 +19,9 @@ export async function reapExpiredJobs(ctx: EngineContext): Promise<number> {
   const settled = new Set<number>();
   for (const expired of jobs) {
     const done = await models.sequelize.transaction(async (tx) => {
-      const job = await models.Job.findOne({ where: { id: expired.id, state: "leased", leaseToken: expired.leaseToken }, transaction: tx });
+      // Locked (Postgres: FOR UPDATE): when two web processes reap at once, the second waits for the first and then
+      // finds the job no longer leased, so a job is reaped once.
+      const job = await models.Job.findOne({ where: { id: expired.id, state: "leased", leaseToken: expired.leaseToken }, transaction: tx, lock: true });
       if (!job || !job.leaseExpiresAt || job.leaseExpiresAt.getTime() >= Date.now()) return false;
       const build = await models.Build.findByPk(job.buildId, { transaction: tx });
       const app = build && (await models.Application.findByPk(build.applicationId, { transaction: tx }));

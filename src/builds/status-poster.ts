@@ -3,6 +3,9 @@ import type { StatusOutbox } from "../db/models";
 import { retryPolicy } from "../http/retry-policy";
 import type { EngineContext } from "./engine-context";
 
+/** How long a status taken by one process is left to it before another may post it (a post takes seconds at most). */
+const CLAIM_MS = 60_000;
+
 /**
  * Posts due commit statuses from the outbox, oldest first. Only the newest state per (commit, key) matters: an
  * older pending row is marked superseded instead of posted. Each post's outcome goes through the retry policy:
@@ -24,6 +27,10 @@ export async function postDueStatuses(ctx: EngineContext, batch = 20): Promise<n
       await row.update({ status: "superseded" });
       continue;
     }
+    // Several web processes post from the same outbox: a row is taken with a conditional update (its due time moved
+    // by CLAIM_MS) and only the process whose update changed it posts. One that dies mid-post leaves it due again then.
+    const [claimed] = await models.StatusOutbox.update({ nextAttemptAt: new Date(Date.now() + CLAIM_MS) }, { where: { id: row.id, status: "pending", nextAttemptAt: row.nextAttemptAt } });
+    if (claimed !== 1) continue;
     await postOne(ctx, row);
   }
   return handled;
