@@ -1,13 +1,16 @@
 import path from "node:path";
 import { forkChild, profileOptions, type Message } from "../lib/child";
 
-export type ServerMode = "service" | "baseline";
+export type ServerMode = "service" | "durable" | "bare";
 
 export interface ServerReady extends Message {
   type: "ready";
   url: string;
-  /** The service's sqlite file and data directory (service mode only). */
-  sqliteFile?: string;
+  /** The database it writes to (`sqlite:<file>` or a Postgres URL with `?schema=`); none for `bare`. */
+  database?: string;
+  /** The server's process id (its CPU time can be read from /proc). */
+  pid?: number;
+  /** A temp directory to remove afterwards. */
   dataDir?: string;
 }
 
@@ -18,14 +21,14 @@ export interface MeasuredServer {
 }
 
 /**
- * Starts the server under test in its own process (`server-process.ts`). Both modes get the identical arrangement:
+ * Starts the server under test in its own process (`server-process.ts`). Every mode gets the identical arrangement:
  * same process setup, same environment, one process each. With BENCH_CPU_PROF=<dir> the server writes a V8 CPU
  * profile when it exits (see `profileOptions`).
  */
-export async function startServer(mode: ServerMode): Promise<MeasuredServer> {
+export async function startServer(mode: ServerMode, env: Record<string, string | undefined> = {}): Promise<MeasuredServer> {
   const child = forkChild(path.join(__dirname, "server-process.ts"), {
     args: [mode],
-    env: { NODE_ENV: "test", LOG_LEVEL: "error" },
+    env: { NODE_ENV: "test", LOG_LEVEL: "error", ...env },
     nodeOptions: profileOptions(`intake-${mode}`),
   });
   const ready = await child.next<ServerReady>("ready");

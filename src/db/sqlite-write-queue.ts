@@ -9,15 +9,29 @@ import type { Sequelize } from "sequelize";
  * one ended. Reads never wait (WAL lets them run beside the writer). Re-entrant: what runs inside a transaction's
  * callback is part of it.
  */
+type Exclusive = <T>(fn: () => Promise<T>) => Promise<T>;
+const queues = new WeakMap<Sequelize, Exclusive>();
+
+/**
+ * Runs `fn` — a write that does not go through `sequelize.query` (a statement on the raw sqlite3 connection) — in
+ * its turn among this process's writes. Only for a sequelize instance whose writes are queued (sqlite).
+ */
+export function inSqliteWriteTurn<T>(sequelize: Sequelize, fn: () => Promise<T>): Promise<T> {
+  const exclusive = queues.get(sequelize);
+  if (!exclusive) throw new Error("sqlite writes are not queued for this database");
+  return exclusive(fn);
+}
+
 export function queueSqliteWrites(sequelize: Sequelize): void {
   const inside = new AsyncLocalStorage<true>();
   let tail: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+  const exclusive: Exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
     if (inside.getStore()) return fn();
     const run = tail.then(() => inside.run(true, fn));
     tail = run.catch(() => undefined);
     return run;
   };
+  queues.set(sequelize, exclusive);
 
   const transaction = sequelize.transaction.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
   (sequelize as unknown as { transaction: (...args: unknown[]) => Promise<unknown> }).transaction = (...args: unknown[]) => {

@@ -16,9 +16,8 @@ export function requestId(log: Logger): RequestHandler {
     const id = incoming && WELL_FORMED.test(incoming) ? incoming : randomUUID();
     res.setHeader("X-Request-Id", id);
     res.locals.requestId = id;
-    // Made on first use: most requests log nothing.
-    let child: Logger | undefined;
-    Object.defineProperty(res.locals, "log", { get: () => (child ??= log.child({ requestId: id })), enumerable: false });
+    // A child logger costs nothing until it writes (most requests write nothing).
+    res.locals.log = log.child({ requestId: id });
     next();
   };
 }

@@ -95,26 +95,32 @@ const root = pino(
   destination,
 );
 
-function wrap(p: pino.Logger): Logger {
+/**
+ * A Logger over a pino logger made on first use: a child logger made per request or per delivery costs nothing
+ * until a line is written through it (most write none).
+ */
+function wrap(make: () => pino.Logger): Logger {
+  let made: pino.Logger | null = null;
+  const p = () => (made ??= make());
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     // Nothing reads the line: skip serialising it.
     if (sinks.size === 0 && ORDER[level] < threshold()) return;
     writing = level;
     const clean = redactText(msg);
-    if (fields && Object.keys(fields).length > 0) p[level](redactValue(fields) as Record<string, unknown>, clean);
-    else p[level](clean);
+    if (fields && Object.keys(fields).length > 0) p()[level](redactValue(fields) as Record<string, unknown>, clean);
+    else p()[level](clean);
   };
   return {
     debug: (m, f) => write("debug", m, f),
     info: (m, f) => write("info", m, f),
     warn: (m, f) => write("warn", m, f),
     error: (m, f) => write("error", m, f),
-    child: (fields) => wrap(p.child(redactValue(fields) as Record<string, unknown>)),
+    child: (fields) => wrap(() => p().child(redactValue(fields) as Record<string, unknown>)),
   };
 }
 
 export function createLogger(base: Record<string, unknown> = {}): Logger {
-  return wrap(Object.keys(base).length > 0 ? root.child(redactValue(base) as Record<string, unknown>) : root);
+  return wrap(() => (Object.keys(base).length > 0 ? root.child(redactValue(base) as Record<string, unknown>) : root));
 }
 
 /** The logger handed to atlassian-connect-express: its arguments go through the same redaction. */

@@ -112,12 +112,13 @@ describe("/metrics: where it is served", function () {
   it("with PIPELINES_METRICS_PORT: on its own listener (loopback), not on the service's port", async () => {
     const server = await startTestServer({ PIPELINES_METRICS_PORT: "0", PIPELINES_IN_PROCESS_RUNNER: "false" });
     try {
-      assert.ok(server.metricsUrl?.startsWith("http://127.0.0.1:"), String(server.metricsUrl));
+      const metricsUrl = server.metricsUrl ?? "";
+      assert.ok(metricsUrl.startsWith("http://127.0.0.1:"), String(server.metricsUrl));
       assert.equal((await fetch(`${server.url}/metrics`)).status, 404);
-      const res = await fetch(server.metricsUrl);
+      const res = await fetch(metricsUrl);
       assert.equal(res.status, 200);
       assert.ok(parsePrometheusText(await res.text()).has("pipelines_deliveries_total"));
-      assert.equal((await fetch(server.metricsUrl.replace("/metrics", "/healthz"))).status, 404);
+      assert.equal((await fetch(metricsUrl.replace("/metrics", "/healthz"))).status, 404);
     } finally {
       await server.stop();
     }
@@ -136,7 +137,7 @@ describe("the Prometheus text parser of these tests", () => {
       "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
       "# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\na 2\n",
     ];
-    for (const text of bad) assert.throws(() => parsePrometheusText(text), undefined, JSON.stringify(text));
+    for (const text of bad) assert.throws(() => parsePrometheusText(text), Error, JSON.stringify(text));
     const ok = parsePrometheusText('# HELP m a "metric"\n# TYPE m counter\nm{a="x\\"y",b="\\\\"} 3\n');
     assert.equal(sampleValue(ok, "m", { a: 'x"y', b: "\\" }), 3);
   });

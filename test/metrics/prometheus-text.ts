@@ -74,7 +74,7 @@ function parseLabels(text: string, line: string): Record<string, string> {
 export function parsePrometheusText(text: string): Map<string, Family> {
   if (!text.endsWith("\n")) throw new Error("the exposition must end with a newline");
   const families = new Map<string, Family>();
-  let current: Family | null = null;
+  let current = null as Family | null;
   const closed = new Set<string>();
   const familyOf = (name: string): Family => {
     const f = families.get(name);
