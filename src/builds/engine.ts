@@ -112,14 +112,16 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     return due ? due.getTime() - Date.now() : undefined;
   });
   // Under a burst of webhooks the intake comes first (Bitbucket gives up after 10 s): the processor then takes small
-  // batches with pauses between them, and catches up once the burst is over.
+  // batches and rests four times as long as each took (at most a fifth of the time, which it shares with the intake's
+  // CPU and database), and catches up at full speed once the burst is over.
   const burst = intakeBurst();
   const intake = backgroundLoop("processor", log, pollMs, async (stopping) => {
     for (;;) {
       if (stopping()) break;
       const busy = burst.busy();
+      const started = Date.now();
       if ((await processor.processPending(busy ? 10 : 50)) === 0) break;
-      if (busy) await new Promise((r) => setTimeout(r, 50));
+      if (busy) await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(50, 4 * (Date.now() - started)))));
     }
     const retry = processor.nextRetryAt();
     return retry ? retry - Date.now() : undefined;
