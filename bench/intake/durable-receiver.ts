@@ -6,7 +6,7 @@ import sqlite3 from "sqlite3";
 /**
  * The intake benchmark's baseline: the least a durable webhook receiver must do, written plainly — `express.json()`
  * (keeping the raw bytes), the same HS256 check as Connect's (tenant by `iss`, its key cached as a KeyObject,
- * signature compared in constant time, exp/iat with leeway, qsh of `POST&/webhook&`), the raw body appended to a
+ * signature compared in constant time, exp/iat with leeway, qsh of the request), the raw body appended to a
  * table of the same database kind as the service's in that run (sqlite file in WAL mode, or Postgres) with group
  * commit, then 202. No dedupe, no processor, no logging, no metrics: what the service adds on top is what is measured.
  */
@@ -81,12 +81,13 @@ function groupCommit(appender: Appender): (row: [string, string, string]) => Pro
 }
 
 const b64json = (part: string): Record<string, unknown> => JSON.parse(Buffer.from(part, "base64url").toString("utf8")) as Record<string, unknown>;
-const WEBHOOK_QSH = createHash("sha256").update("POST&/webhook&").digest("hex");
+/** The qsh of a request without a query string, computed per request as the service does (never a constant). */
+const qshOf = (method: string, path: string) => createHash("sha256").update(`${method.toUpperCase()}&${path}&`).digest("hex");
 
-/** The HS256 check of a Connect token, with a KeyObject per tenant made once. True when it passes. */
-function connectCheck(secrets: Map<string, string>): (authorization: string | undefined) => string | null {
+/** The HS256 check of a Connect token, with a KeyObject per tenant made once: the tenant's clientKey when it passes, else null. */
+function connectCheck(secrets: Map<string, string>): (authorization: string | undefined, method: string, path: string) => string | null {
   const keys = new Map<string, KeyObject>();
-  return (authorization) => {
+  return (authorization, method, path) => {
     if (!authorization?.startsWith("JWT ")) return null;
     const parts = authorization.slice(4).split(".");
     if (parts.length !== 3) return null;
@@ -110,7 +111,7 @@ function connectCheck(secrets: Map<string, string>): (authorization: string | un
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     const now = Math.floor(Date.now() / 1000);
     if (typeof claims.exp !== "number" || claims.exp + 30 < now || typeof claims.iat !== "number" || claims.iat - 30 > now) return null;
-    if (claims.qsh !== WEBHOOK_QSH) return null;
+    if (claims.qsh !== qshOf(method, path)) return null;
     return claims.iss;
   };
 }
@@ -125,7 +126,7 @@ export async function durableReceiver(database: string, secrets: Map<string, str
     "/webhook",
     express.json({ limit: "1mb", verify: (req, _res, buf) => void ((req as unknown as { raw: Buffer }).raw = buf) }),
     (req, res) => {
-      const clientKey = check(req.get("Authorization"));
+      const clientKey = check(req.get("Authorization"), req.method, req.path);
       if (!clientKey) return void res.status(401).end();
       const deliveryId = req.get("X-Request-UUID");
       const raw = (req as unknown as { raw?: Buffer }).raw;
