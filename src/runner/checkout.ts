@@ -36,7 +36,7 @@ const depthArgs = (depth: number) => (depth > 0 ? ["--depth", String(depth)] : [
  * Runs `work` with the SSH key and the pinned known_hosts in 0600 files of a private (0700) temporary directory,
  * removed afterwards whatever happens; without SSH access, with null.
  */
-async function withSshFiles<T>(ssh: SshCloneAccess | null | undefined, work: (files: SshFiles | null) => Promise<T>): Promise<T> {
+export async function withSshFiles<T>(ssh: SshCloneAccess | null | undefined, work: (files: SshFiles | null) => Promise<T>): Promise<T> {
   if (!ssh) return work(null);
   const dir = await mkdtemp(join(tmpdir(), "pipelines-ssh-"));
   try {
@@ -53,7 +53,7 @@ async function withSshFiles<T>(ssh: SshCloneAccess | null | undefined, work: (fi
 const HOST_KEY_MISMATCH = /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|host key for .* has changed/i;
 
 /** The reason a fetch failed, in words that say what to do when the SSH host key changed. */
-function fetchFailure(stderr: string, code: number, o: Pick<FetchOptions, "url" | "ssh">): string {
+export function fetchFailure(stderr: string, code: number, o: Pick<FetchOptions, "url" | "ssh">): string {
   if (o.ssh && HOST_KEY_MISMATCH.test(stderr)) {
     const host = /^ssh:\/\/[^@/]*@?([^/]+)/.exec(o.url)?.[1] ?? o.url;
     return (

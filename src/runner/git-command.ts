@@ -42,7 +42,15 @@ export function gitSshCommand(f: SshFiles): string {
   ].join(" ");
 }
 
-export function git(args: string[], opts: { cwd?: string; extraHeader?: string | null; ssh?: SshFiles | null; home: string; signal?: AbortSignal }): Promise<GitResult> {
+/**
+ * `dieWithRunner`: git gets SIGKILL when the runner dies (`setpriv --pdeathsig`), for commands that write a
+ * repository the runner keeps (a mirror) under a lock that dies with the runner: no orphan may go on writing it
+ * once the lock is free.
+ */
+export function git(
+  args: string[],
+  opts: { cwd?: string; extraHeader?: string | null; ssh?: SshFiles | null; home: string; signal?: AbortSignal; dieWithRunner?: boolean },
+): Promise<GitResult> {
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH,
     HOME: opts.home,
@@ -59,7 +67,8 @@ export function git(args: string[], opts: { cwd?: string; extraHeader?: string |
   }
   if (opts.ssh) env.GIT_SSH_COMMAND = gitSshCommand(opts.ssh);
   return new Promise((resolve, reject) => {
-    const child = spawn("git", args, { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
+    const [command, argv] = opts.dieWithRunner ? ["setpriv", ["--pdeathsig", "SIGKILL", "--", "git", ...args]] : ["git", args];
+    const child = spawn(command, argv, { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));

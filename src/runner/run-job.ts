@@ -4,8 +4,9 @@ import { deploymentEnvironmentUuid, stepUuid } from "../oidc/step-identity";
 import { changesetMatches, type PipeItem, type StepPlan } from "../pipelines";
 import { restoreArtifacts, saveArtifacts } from "./artifacts";
 import { restoreCaches, saveCaches } from "./caches";
-import { changedFiles, CheckoutError, createStepClone, fetchCommit } from "./checkout";
+import { changedFiles, CheckoutError, createStepClone } from "./checkout";
 import { StepRefusedError, type Executor, type JobSandbox, type StepSandbox } from "./executors/executor";
+import { checkoutFromMirror } from "./git-mirror";
 import { createLogSink, type LogSink } from "./log-sink";
 import { createMasker } from "./mask";
 import { collectOutputVariables, OUTPUT_VARIABLES_FILE } from "./output-variables";
@@ -22,6 +23,8 @@ export interface RunJobOptions {
   slot: number;
   /** Where caches are kept on this runner, one directory per application. */
   cacheDir: string;
+  /** Where this runner keeps its git mirrors (its state directory, never visible to a step); see git-mirror.ts. */
+  mirrorDir: string;
   /** SIGTERM → SIGKILL grace when a step is stopped. */
   graceMs?: number;
   /** The runner is shutting down: stop the step and abandon the job without reporting (its lease will expire). */
@@ -243,8 +246,11 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     const cloneOn = spec.clone !== null && step.cloneEnabled && spec.plan.cloneEnabled !== false;
     if (cloneOn && spec.clone) {
       const clone = spec.clone;
+      // From this runner's mirror of the repository, which fetches only what it lacks (git-mirror.ts).
       await dirs.fetchOnce(() =>
-        fetchCommit({
+        checkoutFromMirror({
+          root: o.mirrorDir,
+          applicationId: spec.build.applicationId,
           dir: dirs.repoDir,
           url: clone.url,
           extraHeader: clone.extraHeader,
@@ -252,6 +258,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
           commit: spec.build.commit,
           depth: step.cloneDepth ?? spec.plan.cloneDepth,
           ref: spec.build.refType === "pull-request" ? { type: "branch", name: spec.build.refName } : { type: spec.build.refType, name: spec.build.refName },
+          alsoCommit: spec.plan.steps.some((s) => s.condition) ? spec.build.baseCommit : null,
           home: dirs.home,
           signal: dirs.signal,
           say,

@@ -78,6 +78,7 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
             executor,
             slot: index,
             cacheDir: o.cacheDir ?? join(dirname(o.workDir), "caches"),
+            mirrorDir: join(o.stateDir, "mirrors"),
             graceMs: o.graceMs,
             shutdown: shutdown.signal,
             onError: (e) => o.log.warn("runner error", { error: String(e) }),

@@ -1,0 +1,197 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { SshCloneAccess } from "../forges/forge";
+import { CheckoutError, fetchFailure, withSshFiles } from "./checkout";
+import { lockFile } from "./file-lock";
+import { git, type GitResult, type SshFiles } from "./git-command";
+
+export interface MirrorCheckoutOptions {
+  /** Where this runner keeps its mirrors (in its state directory: never visible to a step). */
+  root: string;
+  /** Whose repository it is: mirrors are never shared between applications (tenants). */
+  applicationId: number;
+  url: string;
+  extraHeader: string | null;
+  ssh?: SshCloneAccess | null;
+  commit: string;
+  /** The build's branch or tag: fetched into the mirror under its own name, so later fetches negotiate from it. */
+  ref?: { type: "branch" | "tag"; name: string };
+  /** `git fetch --depth` from the mirror into the job's repository; 0: the whole history. */
+  depth: number;
+  /** Also put this commit (one level deep) in the job's repository when the mirror has it (condition.changesets' base). */
+  alsoCommit?: string | null;
+  /** The job's repository (`<job>/repo`), made here. */
+  dir: string;
+  home: string;
+  signal?: AbortSignal;
+  say(line: string): Promise<void>;
+}
+
+/**
+ * The mirror of one application's repository on this runner: `<root>/app-<id>/<sha256 of the URL>.git`. The URL
+ * never carries credentials (they travel as http.extraHeader / an SSH key file), so the name holds no secret.
+ */
+export function mirrorPath(root: string, applicationId: number, url: string): string {
+  if (!Number.isSafeInteger(applicationId) || applicationId <= 0) throw new Error(`bad application id ${applicationId}`);
+  return join(root, `app-${applicationId}`, `${createHash("sha256").update(url).digest("hex").slice(0, 32)}.git`);
+}
+
+/**
+ * Makes the job's repository (`o.dir`) hold `o.commit` from this runner's bare mirror of the repository, which is
+ * first brought up to date with a `git fetch` of only what it lacks (nothing at all when it has the commit).
+ *
+ * - The mirror keeps the whole history, fetched incrementally; `depth` limits only what is copied into the job's
+ *   repository (`git fetch --depth N file://<mirror>`). The job's repository is a copy on the job's own disk, never
+ *   links into the mirror: the mirror stays invisible to steps, and nothing a step does can reach it.
+ * - One exclusive lock per mirror (flock on `<mirror>.lock`) covers the update and the copy; it dies with the
+ *   runner, and git commands on the mirror die with the runner too, so whatever a killed runner left (`*.lock`
+ *   files, half-written packs) is stale and removed by the next holder.
+ * - When anything fails, the mirror is checked (`git fsck`): a damaged mirror is rebuilt from scratch and the
+ *   checkout tried once more; a sound one means the failure was the server's or the network's, reported as such.
+ */
+export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<void> {
+  const path = mirrorPath(o.root, o.applicationId, o.url);
+  await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });
+  const unlock = await lockFile(`${path}.lock`, "exclusive", o.signal);
+  try {
+    await withSshFiles(o.ssh, async (ssh) => {
+      const m = new Mirror(path, o, ssh);
+      if (!(await m.usable())) await m.create();
+      await m.removeStaleFiles();
+      try {
+        await m.update();
+        await m.copyInto();
+      } catch (err) {
+        if (o.signal?.aborted) throw err;
+        const damage = await m.damage();
+        if (damage === null) throw err;
+        await o.say(`the mirror of this repository on this runner is damaged (${damage}); rebuilding it from scratch`);
+        await m.create();
+        await m.update();
+        await m.copyInto();
+      }
+    });
+  } finally {
+    await unlock();
+  }
+}
+
+class Mirror {
+  constructor(
+    private readonly path: string,
+    private readonly o: MirrorCheckoutOptions,
+    private readonly ssh: SshFiles | null,
+  ) {}
+
+  /** A git command on the mirror (never on what a step could have touched); it dies with the runner. */
+  private run(args: string[], withCredentials = false): Promise<GitResult> {
+    return git([`--git-dir=${this.path}`, ...args], {
+      cwd: this.path,
+      home: this.o.home,
+      signal: this.o.signal,
+      extraHeader: withCredentials ? this.o.extraHeader : null,
+      ssh: withCredentials ? this.ssh : null,
+      dieWithRunner: true,
+    });
+  }
+
+  private async has(commit: string): Promise<boolean> {
+    return (await this.run(["cat-file", "-e", `${commit}^{commit}`])).code === 0;
+  }
+
+  /** A bare repository this runner made, for this application. */
+  async usable(): Promise<boolean> {
+    if (!(await stat(join(this.path, "objects")).catch(() => null))?.isDirectory()) return false;
+    const r = await this.run(["config", "--get", "pipelines.application"]);
+    return r.code === 0 && r.stdout.trim() === String(this.o.applicationId);
+  }
+
+  /**
+   * A new empty mirror in place of whatever was there: made beside it and renamed in. No hooks (an empty template),
+   * no remote (the URL is given to each fetch; credentials never stored), no background gc that would outlive the lock.
+   */
+  async create(): Promise<void> {
+    const fresh = `${this.path}.new-${randomBytes(4).toString("hex")}`;
+    const made = await git(["init", "-q", "--bare", "--template=", "--", fresh], { home: this.o.home, signal: this.o.signal });
+    if (made.code !== 0) throw new CheckoutError(`making the repository's mirror failed: ${made.stderr.trim()}`);
+    const settings: Array<[string, string]> = [
+      ["pipelines.application", String(this.o.applicationId)],
+      ["gc.autoDetach", "false"],
+      ["maintenance.autoDetach", "false"],
+      ["core.logAllRefUpdates", "false"],
+      // The job's repository fetches the build's commit by its hash, which need not be a branch's tip.
+      ["uploadpack.allowAnySHA1InWant", "true"],
+    ];
+    for (const [key, value] of settings) {
+      const r = await git([`--git-dir=${fresh}`, "config", key, value], { home: this.o.home });
+      if (r.code !== 0) throw new CheckoutError(`making the repository's mirror failed: ${r.stderr.trim()}`);
+    }
+    await rm(this.path, { recursive: true, force: true });
+    await rename(fresh, this.path);
+  }
+
+  /** What a git command killed half-way leaves: lock files and temporary packs (stale: we hold the mirror's lock). */
+  async removeStaleFiles(): Promise<void> {
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const full = join(dir, entry.name);
+        if (entry.name.endsWith(".lock") || entry.name.startsWith("tmp_") || entry.name.startsWith("incoming-")) await rm(full, { recursive: true, force: true });
+        else if (entry.isDirectory() && (dir === this.path ? ["refs", "objects"].includes(entry.name) : true)) await walk(full);
+      }
+    };
+    await walk(this.path);
+  }
+
+  /** Fetches what the mirror lacks of the build: its branch or tag (new objects only), else the commit by hash. */
+  async update(): Promise<void> {
+    const { commit, ref, url } = this.o;
+    if (await this.has(commit)) {
+      await this.o.say(`${commit.slice(0, 12)} is already in this runner's mirror of the repository: nothing to fetch`);
+      return;
+    }
+    await this.o.say(`updating this runner's mirror of ${url} (only what it lacks)`);
+    let failed: GitResult | null = null;
+    if (ref) {
+      const name = ref.type === "tag" ? `refs/tags/${ref.name}` : `refs/heads/${ref.name}`;
+      const r = await this.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", url, `+${name}:${name}`], true);
+      if (r.code !== 0) failed = r;
+    }
+    if (!(await this.has(commit))) {
+      const r = await this.run(["fetch", "-q", "--no-tags", "--", url, commit], true);
+      if (r.code === 0 && (await this.has(commit))) {
+        // Kept reachable, so gc never drops it and later fetches negotiate from it.
+        await this.run(["update-ref", `refs/pipelines/${commit}`, commit]);
+      } else if (r.code !== 0) failed = r;
+    }
+    if (await this.has(commit)) return;
+    if (failed) throw new CheckoutError(fetchFailure(failed.stderr, failed.code, this.o));
+    throw new CheckoutError(`commit ${commit} is not in what the server sent (it may have been force-pushed away)`);
+  }
+
+  /** The job's repository, made fresh: the commit (and `alsoCommit`) copied from the mirror, `depth` deep. */
+  async copyInto(): Promise<void> {
+    const { dir, commit, depth, home, signal } = this.o;
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const inJob = (args: string[]) => git(args, { cwd: dir, home, signal });
+    const source = `file://${this.path}`;
+    let r = await inJob(["init", "-q"]);
+    if (r.code !== 0) throw new CheckoutError(`git init failed: ${r.stderr.trim()}`);
+    await this.o.say(`checking out ${commit.slice(0, 12)} from the mirror${depth > 0 ? ` (depth ${depth})` : " (full history)"}`);
+    r = await inJob(["fetch", "-q", "--no-tags", ...(depth > 0 ? ["--depth", String(depth)] : []), "--", source, commit]);
+    if (r.code !== 0) throw new CheckoutError(`copying the commit from the mirror failed: ${r.stderr.trim()}`);
+    if ((await inJob(["cat-file", "-e", `${commit}^{commit}`])).code !== 0) throw new CheckoutError(`commit ${commit} is missing from the mirror's copy`);
+    const also = this.o.alsoCommit;
+    if (also && also !== commit && (await this.has(also))) await inJob(["fetch", "-q", "--no-tags", "--depth", "1", "--", source, also]);
+  }
+
+  /** Null when `git fsck` finds the mirror sound; else its first complaint. */
+  async damage(): Promise<string | null> {
+    if (!(await this.usable())) return "it is not a repository any more";
+    const r = await this.run(["fsck", "--no-dangling", "--no-progress"]);
+    if (r.code === 0) return null;
+    const first = r.stderr.split("\n").find((l) => l.trim() !== "") ?? r.stdout.split("\n").find((l) => l.trim() !== "");
+    return `git fsck: ${first?.trim() ?? `exit code ${r.code}`}`;
+  }
+}
