@@ -110,8 +110,13 @@ export function createSiteHandler(ctx: ServerContext): http.RequestListener {
 
     if (gitMatch) {
       const service = new URLSearchParams(query).get("service") ?? (/\/(git-[a-z-]+)$/.exec(path)?.[1] ?? null);
-      const call: GitCall = { method, path, service, auth: null, clientKey: null, status: 0, at: new Date() };
+      const call: GitCall = { method, path, service, auth: null, clientKey: null, status: 0, responseBytes: 0, at: new Date() };
       ctx.state.gitCalls.push(call);
+      const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      res.write = ((chunk: unknown, ...rest: unknown[]) => {
+        if (typeof chunk === "string" || Buffer.isBuffer(chunk)) call.responseBytes += Buffer.byteLength(chunk);
+        return write(chunk, ...rest);
+      }) as typeof res.write;
       res.on("finish", () => {
         call.status = res.statusCode;
       });
