@@ -43,9 +43,15 @@ export function gitSshCommand(f: SshFiles): string {
 }
 
 /**
+ * As root: the command as the first process of a pid namespace of its own that ends with `unshare` (`--kill-child`),
+ * so the helpers git starts (git-remote-https, index-pack) die with it too instead of finishing a fetch as orphans.
+ */
+const inOwnPidNamespace = (): string[] => (process.getuid?.() === 0 ? ["unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--"] : []);
+
+/**
  * `dieWithRunner`: git gets SIGKILL when the runner dies (`setpriv --pdeathsig`), for commands that write a
  * repository the runner keeps (a mirror) under a lock that dies with the runner: no orphan may go on writing it
- * once the lock is free.
+ * once the lock is free (as root, nor any process git started; otherwise git's helpers end when their pipes close).
  */
 export function git(
   args: string[],
@@ -67,7 +73,7 @@ export function git(
   }
   if (opts.ssh) env.GIT_SSH_COMMAND = gitSshCommand(opts.ssh);
   return new Promise((resolve, reject) => {
-    const [command, argv] = opts.dieWithRunner ? ["setpriv", ["--pdeathsig", "SIGKILL", "--", "git", ...args]] : ["git", args];
+    const [command, argv] = opts.dieWithRunner ? ["setpriv", ["--pdeathsig", "SIGKILL", "--", ...inOwnPidNamespace(), "git", ...args]] : ["git", args];
     const child = spawn(command, argv, { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -120,6 +120,8 @@ class Mirror {
       ["gc.autoDetach", "false"],
       ["maintenance.autoDetach", "false"],
       ["core.logAllRefUpdates", "false"],
+      // Fetched objects stay in packs (never exploded into loose objects), so copies out of the mirror reuse them as they are.
+      ["fetch.unpackLimit", "1"],
       // The job's repository fetches the build's commit by its hash, which need not be a branch's tip.
       ["uploadpack.allowAnySHA1InWant", "true"],
     ];
