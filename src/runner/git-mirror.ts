@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { SshCloneAccess } from "../forges/forge";
 import { CheckoutError, fetchFailure, withSshFiles } from "./checkout";
@@ -84,15 +84,18 @@ class Mirror {
     private readonly ssh: SshFiles | null,
   ) {}
 
-  /** A git command on the mirror (never on what a step could have touched); it dies with the runner. */
-  private run(args: string[], withCredentials = false): Promise<GitResult> {
+  /**
+   * A git command on the mirror (never on what a step could have touched). One that writes (`writes`) dies with the
+   * runner, with every helper it starts; one that only reads needs not.
+   */
+  private run(args: string[], o: { withCredentials?: boolean; writes?: boolean } = {}): Promise<GitResult> {
     return git([`--git-dir=${this.path}`, ...args], {
       cwd: this.path,
       home: this.o.home,
       signal: this.o.signal,
-      extraHeader: withCredentials ? this.o.extraHeader : null,
-      ssh: withCredentials ? this.ssh : null,
-      dieWithRunner: true,
+      extraHeader: o.withCredentials ? this.o.extraHeader : null,
+      ssh: o.withCredentials ? this.ssh : null,
+      dieWithRunner: o.writes === true,
     });
   }
 
@@ -100,11 +103,12 @@ class Mirror {
     return (await this.run(["cat-file", "-e", `${commit}^{commit}`])).code === 0;
   }
 
-  /** A bare repository this runner made, for this application. */
+  /** A bare repository this runner made, for this application (its config names it; read without running git). */
   async usable(): Promise<boolean> {
     if (!(await stat(join(this.path, "objects")).catch(() => null))?.isDirectory()) return false;
-    const r = await this.run(["config", "--get", "pipelines.application"]);
-    return r.code === 0 && r.stdout.trim() === String(this.o.applicationId);
+    const config = await readFile(join(this.path, "config"), "utf8").catch(() => "");
+    const section = /^\[pipelines\]\s*$([\s\S]*?)(?=^\[|(?![\s\S]))/m.exec(config)?.[1] ?? "";
+    return new RegExp(`^\\s*application\\s*=\\s*${this.o.applicationId}\\s*$`, "m").test(section);
   }
 
   /**
@@ -156,14 +160,14 @@ class Mirror {
     let failed: GitResult | null = null;
     if (ref) {
       const name = ref.type === "tag" ? `refs/tags/${ref.name}` : `refs/heads/${ref.name}`;
-      const r = await this.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", url, `+${name}:${name}`], true);
+      const r = await this.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", url, `+${name}:${name}`], { withCredentials: true, writes: true });
       if (r.code !== 0) failed = r;
     }
     if (!(await this.has(commit))) {
-      const r = await this.run(["fetch", "-q", "--no-tags", "--", url, commit], true);
+      const r = await this.run(["fetch", "-q", "--no-tags", "--", url, commit], { withCredentials: true, writes: true });
       if (r.code === 0 && (await this.has(commit))) {
         // Kept reachable, so gc never drops it and later fetches negotiate from it.
-        await this.run(["update-ref", `refs/pipelines/${commit}`, commit]);
+        await this.run(["update-ref", `refs/pipelines/${commit}`, commit], { writes: true });
       } else if (r.code !== 0) failed = r;
     }
     if (await this.has(commit)) return;
@@ -181,11 +185,11 @@ class Mirror {
     let r = await inJob(["init", "-q"]);
     if (r.code !== 0) throw new CheckoutError(`git init failed: ${r.stderr.trim()}`);
     await this.o.say(`checking out ${commit.slice(0, 12)} from the mirror${depth > 0 ? ` (depth ${depth})` : " (full history)"}`);
-    r = await inJob(["fetch", "-q", "--no-tags", ...(depth > 0 ? ["--depth", String(depth)] : []), "--", source, commit]);
+    // A fetch of the commit by its hash that succeeds has it (with `depth` of its history).
+    r = await inJob(["fetch", "-q", "--no-tags", "--no-auto-maintenance", ...(depth > 0 ? ["--depth", String(depth)] : []), "--", source, commit]);
     if (r.code !== 0) throw new CheckoutError(`copying the commit from the mirror failed: ${r.stderr.trim()}`);
-    if ((await inJob(["cat-file", "-e", `${commit}^{commit}`])).code !== 0) throw new CheckoutError(`commit ${commit} is missing from the mirror's copy`);
     const also = this.o.alsoCommit;
-    if (also && also !== commit && (await this.has(also))) await inJob(["fetch", "-q", "--no-tags", "--depth", "1", "--", source, also]);
+    if (also && also !== commit && (await this.has(also))) await inJob(["fetch", "-q", "--no-tags", "--no-auto-maintenance", "--depth", "1", "--", source, also]);
   }
 
   /** Null when `git fsck` finds the mirror sound; else its first complaint. */

@@ -99,6 +99,8 @@ export interface BitbucketCloud {
   resolveCommit(workspace: string, slug: string, rev: string): Promise<string | null>;
   /** `${siteUrl}/{workspace}/{slug}.git`. */
   cloneUrl(workspace: string, slug: string): string;
+  /** The bare repository on disk (to seed a large history with git directly, as a benchmark does). */
+  gitDir(workspace: string, slug: string): string;
   /** The uuid "{…}" of a repository. */
   repositoryUuid(workspace: string, slug: string): string;
   /** The uuid "{…}" of a workspace (created on first use). */
@@ -298,6 +300,7 @@ export async function startBitbucketCloud(opts: BitbucketCloudOptions = {}): Pro
     },
     resolveCommit: (workspace, slug, rev) => repos.resolve(repoOf(workspace, slug).gitDir, rev),
     cloneUrl: (workspace, slug) => `${state.urls.site}/${workspace}/${slug}.git`,
+    gitDir: (workspace, slug) => repoOf(workspace, slug).gitDir,
     workspaceUuid: (workspace) => state.workspace(workspace).uuid,
 
     grantScopes(workspace, scopes) {
