@@ -12,25 +12,17 @@ export class CheckoutError extends Error {
   }
 }
 
-export interface FetchOptions {
-  /** Where the job's repository is made (created if missing). */
+/** Where a fetch goes and where from, with the clone credentials (never in the URL). */
+export interface FetchSource {
+  /** The job's repository. */
   dir: string;
   url: string;
   extraHeader: string | null;
   /** For an `ssh://` URL: the key and the pinned host key. */
   ssh?: SshCloneAccess | null;
-  commit: string;
-  /** 0: the whole history. */
-  depth: number;
-  /** A branch or tag to fetch when the server refuses to send a commit by its hash. */
-  ref?: { type: "branch" | "tag"; name: string };
   home: string;
   signal?: AbortSignal;
-  /** Lines for the step's log (already free of credentials; the caller masks them anyway). */
-  say(line: string): Promise<void>;
 }
-
-const depthArgs = (depth: number) => (depth > 0 ? ["--depth", String(depth)] : []);
 
 /**
  * Runs `work` with the SSH key and the pinned known_hosts in 0600 files of a private (0700) temporary directory,
@@ -53,7 +45,7 @@ export async function withSshFiles<T>(ssh: SshCloneAccess | null | undefined, wo
 const HOST_KEY_MISMATCH = /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|host key for .* has changed/i;
 
 /** The reason a fetch failed, in words that say what to do when the SSH host key changed. */
-export function fetchFailure(stderr: string, code: number, o: Pick<FetchOptions, "url" | "ssh">): string {
+export function fetchFailure(stderr: string, code: number, o: Pick<FetchSource, "url" | "ssh">): string {
   if (o.ssh && HOST_KEY_MISMATCH.test(stderr)) {
     const host = /^ssh:\/\/[^@/]*@?([^/]+)/.exec(o.url)?.[1] ?? o.url;
     return (
@@ -62,33 +54,6 @@ export function fetchFailure(stderr: string, code: number, o: Pick<FetchOptions,
     );
   }
   return `git fetch failed: ${stderr.trim() || `exit code ${code}`}`;
-}
-
-/**
- * Fetches exactly `commit` into a fresh repository: `git init`, `git fetch --depth N -- <url> <commit>`, falling
- * back to fetching the branch or tag when the server does not serve commits by hash, then checks that the commit
- * arrived. Each step later gets its own work tree of it (see `addWorkTree`).
- */
-export async function fetchCommit(o: FetchOptions): Promise<void> {
-  await mkdir(o.dir, { recursive: true });
-  await withSshFiles(o.ssh, (ssh) => fetchWith(o, ssh));
-}
-
-async function fetchWith(o: FetchOptions, ssh: SshFiles | null): Promise<void> {
-  const run = (args: string[], withCredentials = false) =>
-    git(args, { cwd: o.dir, home: o.home, signal: o.signal, extraHeader: withCredentials ? o.extraHeader : null, ssh: withCredentials ? ssh : null });
-  let r = await run(["init", "-q"]);
-  if (r.code !== 0) throw new CheckoutError(`git init failed: ${r.stderr.trim()}`);
-  await o.say(`fetching ${o.commit} from ${o.url}${o.depth > 0 ? ` (depth ${o.depth})` : ""}`);
-  r = await run(["fetch", "-q", "--no-tags", ...depthArgs(o.depth), "--", o.url, o.commit], true);
-  if (r.code !== 0 && o.ref) {
-    const refspec = o.ref.type === "tag" ? `refs/tags/${o.ref.name}` : `refs/heads/${o.ref.name}`;
-    const byRef = await run(["fetch", "-q", "--no-tags", ...depthArgs(o.depth), "--", o.url, refspec], true);
-    if (byRef.code === 0) r = byRef;
-  }
-  if (r.code !== 0) throw new CheckoutError(fetchFailure(r.stderr, r.code, o));
-  const has = await run(["cat-file", "-e", `${o.commit}^{commit}`]);
-  if (has.code !== 0) throw new CheckoutError(`commit ${o.commit} is not in what the server sent (it may have been force-pushed away)`);
 }
 
 /**
@@ -134,7 +99,7 @@ function runChown(owner: { uid: number; gid: number }, dir: string): Promise<str
  * The files changed between `base` and `commit`, for `condition.changesets`; null when they cannot be known (no
  * base, or the base commit cannot be fetched), which makes every conditional step run.
  */
-export async function changedFiles(o: Omit<FetchOptions, "commit" | "say" | "depth" | "ref"> & { base: string | null; commit: string }): Promise<string[] | null> {
+export async function changedFiles(o: FetchSource & { base: string | null; commit: string }): Promise<string[] | null> {
   if (!o.base) return null;
   const base = o.base;
   const run = (args: string[]) => git(args, { cwd: o.dir, home: o.home, signal: o.signal });
