@@ -156,7 +156,7 @@ class Mirror {
       await this.o.say(`${commit.slice(0, 12)} is already in this runner's mirror of the repository: nothing to fetch`);
       return;
     }
-    await this.o.say(`updating this runner's mirror of ${url} (only what it lacks)`);
+    await this.o.say(`fetching ${commit} from ${url} into this runner's mirror of the repository (only what it lacks)`);
     let failed: GitResult | null = null;
     if (ref) {
       const name = ref.type === "tag" ? `refs/tags/${ref.name}` : `refs/heads/${ref.name}`;

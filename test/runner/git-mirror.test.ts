@@ -73,7 +73,7 @@ describe("runner: git mirror", function () {
     await checkoutFromMirror(b);
     const [ma, mb] = [mirrorPath(a.root, 7, url), mirrorPath(b.root, 8, url)];
     assert.notEqual(ma, mb);
-    assert.match(b.lines.join("\n"), /updating this runner's mirror/, "the second application fetched for itself");
+    assert.match(b.lines.join("\n"), /into this runner's mirror of the repository/, "the second application fetched for itself");
     assert.equal(g(ma, "config", "pipelines.application"), "7");
     assert.equal(g(mb, "config", "pipelines.application"), "8");
     // A mirror found under another application's name (a moved folder) is not trusted: it is made again.
@@ -91,7 +91,7 @@ describe("runner: git mirror", function () {
     for (const o of runs) assert.equal(g(o.dir, "rev-parse", "FETCH_HEAD"), o.commit);
     const mirror = mirrorPath(root, 3, url);
     g(mirror, "fsck", "--no-dangling");
-    const fetched = runs.filter((o) => o.lines.some((l) => /updating this runner's mirror/.test(l))).length;
+    const fetched = runs.filter((o) => o.lines.some((l) => /into this runner's mirror of the repository/.test(l))).length;
     assert.equal(fetched, 1, "one fetched the branch; the others found their commit in the mirror");
   });
 

@@ -57,7 +57,7 @@ describe("runner: builds check out from the runner's git mirror", function () {
     let from = bb.gitCalls.length;
     const first = await push(w, { "bitbucket-pipelines.yml": pipeline, "big.txt": big, "marker.txt": "first\n" }, "big history");
     assert.equal(first.build.state, "SUCCESSFUL", first.log);
-    assert.match(first.log, /updating this runner's mirror/);
+    assert.match(first.log, /into this runner's mirror of the repository/);
     assert.match(first.log, /^first$/m);
     const firstBytes = packBytes(w, from);
     assert.ok(firstBytes > 3 * 1024 * 1024, `the first fetch got the history (${firstBytes} bytes)`);
@@ -145,7 +145,7 @@ describe("runner: builds check out from the runner's git mirror", function () {
 
     const full = await push(w, { "bitbucket-pipelines.yml": printing(["echo depth=$(git rev-list --count HEAD)"], "clone:\n  depth: full\n") }, "full");
     assert.match(full.log, new RegExp(`^depth=${git(mirrorOf(w), "rev-list", "--count", full.commit)}$`, "m"));
-    assert.match(full.log, /already in this runner's mirror|updating this runner's mirror/);
+    assert.match(full.log, /already in this runner's mirror|into this runner's mirror of the repository/);
 
     const off = await push(w, { "bitbucket-pipelines.yml": printing(["test ! -e .git && test -z \"$(ls -A)\" && echo empty-work-tree"], "clone:\n  enabled: false\n") }, "off");
     assert.equal(off.build.state, "SUCCESSFUL", off.log);
