@@ -5,7 +5,7 @@
  * `services` and a `- pipe:` script item (a `PipeItem`, kept as written) run only on an executor with containers,
  * and the runner says so itself (see `containerWarning` for the wording). What no executor can do is refused earlier,
  * by validation (`parsePipelineFile`): shared pipelines (`import:`), child pipelines (`type: pipeline`), the
- * `retry` failure strategy, sizes above 8x, LFS clones.
+ * `retry` failure strategy, sizes above 8x.
  */
 import { childPipelineUnsupported, importUnsupported } from "./support-rules";
 import type {
@@ -57,6 +57,10 @@ function cloneDepthOf(clone: unknown): number | undefined {
   if (!isRecord(clone)) return undefined;
   if (clone.depth === "full") return 0;
   return positiveInteger(clone.depth);
+}
+
+function cloneLfsOf(clone: unknown): boolean | undefined {
+  return isRecord(clone) && typeof clone.lfs === "boolean" ? clone.lfs : undefined;
 }
 
 function cloneEnabledOf(clone: unknown): boolean | undefined {
@@ -341,6 +345,8 @@ class Planner {
     }
     const cloneDepth = cloneDepthOf(step.clone);
     if (cloneDepth !== undefined) plan.cloneDepth = cloneDepth;
+    const cloneLfs = cloneLfsOf(step.clone);
+    if (cloneLfs !== undefined) plan.cloneLfs = cloneLfs;
     this.steps.push(plan);
   }
 
@@ -416,6 +422,7 @@ export function planPipeline(config: PipelineConfig, selected: SelectedPipeline,
   return {
     cloneDepth: cloneDepthOf(config.clone) ?? opts.defaultCloneDepth ?? DEFAULT_CLONE_DEPTH,
     cloneEnabled,
+    ...(cloneLfsOf(config.clone) === true ? { cloneLfs: true } : {}),
     maxTimeMinutes,
     caches: cachePaths(config, planner.steps),
     stages: planner.stages,

@@ -154,6 +154,8 @@ export interface StepPlan {
   cloneDepth?: number;
   /** False when the step turns cloning off (`clone: enabled: false`). */
   cloneEnabled: boolean;
+  /** `clone: lfs` of the step, when it says (over the pipeline file's). */
+  cloneLfs?: boolean;
   /** What this runner cannot honour for this step, for people to read. */
   warnings: string[];
 }
@@ -164,6 +166,8 @@ export interface Plan {
   cloneDepth: number;
   /** False when the file turns cloning off (`clone: enabled: false`). */
   cloneEnabled: boolean;
+  /** `clone: lfs: true`: steps get the Git LFS files instead of their pointer files (absent: false). */
+  cloneLfs?: boolean;
   /** Default step time limit: `options.max-time`, default 120. */
   maxTimeMinutes: number;
   /** Directory of each cache the steps use, by name (`~/` is the step's HOME; other paths are relative to the clone). */

@@ -64,10 +64,24 @@ export function fetchFailure(stderr: string, code: number, o: Pick<FetchSource, 
  * the git commands the runner runs there later). `origin` is the repository's URL, without credentials. When `owner`
  * is given the clone is handed to it (`chown -R`, links themselves, never what they point to).
  */
-export async function createStepClone(o: { repoDir: string; dir: string; commit: string; home: string; url: string | null; owner: { uid: number; gid: number } | null }): Promise<void> {
+export async function createStepClone(o: {
+  repoDir: string;
+  dir: string;
+  commit: string;
+  home: string;
+  url: string | null;
+  owner: { uid: number; gid: number } | null;
+  /**
+   * `clone: lfs`: an LFS store holding every LFS object of the commit (see git-mirror.ts). The clone gets git-lfs's
+   * filters and its checkout turns pointer files into the files from that store — offline: the store is given to
+   * this one command through the environment, never written in the clone's config, and nothing is downloaded (a
+   * missing object fails the checkout instead).
+   */
+  lfsStorage?: string;
+}): Promise<void> {
   await mkdir(o.dir, { recursive: true });
-  const run = async (args: string[], what: string) => {
-    const r = await git(args, { cwd: o.dir, home: o.home });
+  const run = async (args: string[], what: string, config?: Record<string, string>) => {
+    const r = await git(args, { cwd: o.dir, home: o.home, config });
     if (r.code !== 0) throw new CheckoutError(`${what} failed: ${r.stderr.trim()}`);
   };
   await run(["init", "-q", "."], "git init");
@@ -77,7 +91,16 @@ export async function createStepClone(o: { repoDir: string; dir: string; commit:
     if (err.code !== "ENOENT") throw err; // a full clone has no shallow file
   });
   if (o.url) await run(["remote", "add", "origin", o.url], "git remote add");
-  await run(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", o.commit], "git checkout");
+  if (o.lfsStorage) {
+    // What `git lfs install --local` writes: the checkout smudges, and `git status` in the step sees the files as committed.
+    await run(["config", "filter.lfs.clean", "git-lfs clean -- %f"], "git config");
+    await run(["config", "filter.lfs.smudge", "git-lfs smudge -- %f"], "git config");
+    await run(["config", "filter.lfs.process", "git-lfs filter-process"], "git config");
+    await run(["config", "filter.lfs.required", "true"], "git config");
+  }
+  // Offline LFS: the job's store, and an endpoint that answers nothing (a committed .lfsconfig cannot send it elsewhere).
+  const lfs = o.lfsStorage ? { "lfs.storage": o.lfsStorage, "lfs.url": "http://127.0.0.1:9/no-downloads-during-checkout", "lfs.concurrenttransfers": "1" } : undefined;
+  await run(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", o.commit], "git checkout", lfs);
   if (o.owner) {
     const r = await runChown(o.owner, o.dir);
     if (r !== null) throw new CheckoutError(`handing the clone to the step's user failed: ${r}`);

@@ -55,7 +55,18 @@ const inOwnPidNamespace = (): string[] => (process.getuid?.() === 0 ? ["unshare"
  */
 export function git(
   args: string[],
-  opts: { cwd?: string; extraHeader?: string | null; ssh?: SshFiles | null; home: string; signal?: AbortSignal; dieWithRunner?: boolean },
+  opts: {
+    cwd?: string;
+    extraHeader?: string | null;
+    /** Send `extraHeader` only to URLs under this one (`http.<url>.extraHeader`: Git LFS, whose downloads may go elsewhere). */
+    extraHeaderFor?: string;
+    /** More configuration, through the environment like the header (never a credential: those go in `extraHeader`). */
+    config?: Record<string, string>;
+    ssh?: SshFiles | null;
+    home: string;
+    signal?: AbortSignal;
+    dieWithRunner?: boolean;
+  },
 ): Promise<GitResult> {
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH,
@@ -66,10 +77,14 @@ export function git(
     GIT_CONFIG_GLOBAL: "/dev/null",
     GIT_ASKPASS: "/bin/false",
   };
-  if (opts.extraHeader) {
-    env.GIT_CONFIG_COUNT = "1";
-    env.GIT_CONFIG_KEY_0 = "http.extraHeader";
-    env.GIT_CONFIG_VALUE_0 = opts.extraHeader;
+  const config: Array<[string, string]> = Object.entries(opts.config ?? {});
+  if (opts.extraHeader) config.push([opts.extraHeaderFor ? `http.${opts.extraHeaderFor}.extraHeader` : "http.extraHeader", opts.extraHeader]);
+  if (config.length) {
+    env.GIT_CONFIG_COUNT = String(config.length);
+    config.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = key;
+      env[`GIT_CONFIG_VALUE_${i}`] = value;
+    });
   }
   if (opts.ssh) env.GIT_SSH_COMMAND = gitSshCommand(opts.ssh);
   return new Promise((resolve, reject) => {

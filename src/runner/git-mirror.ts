@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { SshCloneAccess } from "../forges/forge";
 import { CheckoutError, fetchFailure, withSshFiles } from "./checkout";
@@ -23,6 +23,13 @@ export interface MirrorCheckoutOptions {
   alsoCommit?: string | null;
   /** The job's repository (`<job>/repo`), made here. */
   dir: string;
+  /**
+   * `clone: lfs: true`: the commit's Git LFS objects are fetched into the mirror's LFS store (`<mirror>/lfs`, content
+   * checked against its hash by git-lfs) and copied into `lfsDir` (an LFS store of the job's, on its disk, never
+   * shown to a step), from which each step's checkout takes them (`createStepClone`'s `lfsStorage`). Absent: LFS files
+   * stay pointer files.
+   */
+  lfsDir?: string;
   home: string;
   signal?: AbortSignal;
   say(line: string): Promise<void>;
@@ -50,12 +57,12 @@ export function mirrorPath(root: string, applicationId: number, url: string): st
  * - When anything fails, the mirror is checked (`git fsck`): a damaged mirror is rebuilt from scratch and the
  *   checkout tried once more; a sound one means the failure was the server's or the network's, reported as such.
  */
-export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<void> {
+export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<{ lfsFiles: number }> {
   const path = mirrorPath(o.root, o.applicationId, o.url);
   await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });
   const unlock = await lockFile(`${path}.lock`, "exclusive", o.signal);
   try {
-    await withSshFiles(o.ssh, async (ssh) => {
+    return await withSshFiles(o.ssh, async (ssh) => {
       const m = new Mirror(path, o, ssh);
       if (!(await m.usable())) await m.create();
       await m.removeStaleFiles();
@@ -71,6 +78,9 @@ export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<void
         await m.update();
         await m.copyInto();
       }
+      const lfsFiles = o.lfsDir ? await m.lfsInto(o.lfsDir) : 0;
+      if (o.lfsDir) await o.say(`${lfsFiles} Git LFS file${lfsFiles === 1 ? "" : "s"} at ${o.commit.slice(0, 12)}`);
+      return { lfsFiles };
     });
   } finally {
     await unlock();
@@ -190,6 +200,48 @@ class Mirror {
     if (r.code !== 0) throw new CheckoutError(`copying the commit from the mirror failed: ${r.stderr.trim()}`);
     const also = this.o.alsoCommit;
     if (also && also !== commit && (await this.has(also))) await inJob(["fetch", "-q", "--no-tags", "--no-auto-maintenance", "--depth", "1", "--", source, also]);
+  }
+
+  /**
+   * Git LFS: fetches the commit's LFS objects the mirror lacks (`git lfs fetch`, the LFS endpoint fixed to the
+   * repository's — a committed `.lfsconfig` cannot point it, or the credentials, elsewhere: the header goes only to
+   * URLs under the repository's), then copies the commit's objects into the LFS store `dir`. Returns how many files.
+   */
+  async lfsInto(dir: string): Promise<number> {
+    const { url, commit } = this.o;
+    const lfs = (args: string[], withCredentials = false) =>
+      git([`--git-dir=${this.path}`, "lfs", ...args], {
+        cwd: this.path,
+        home: this.o.home,
+        signal: this.o.signal,
+        extraHeader: withCredentials ? this.o.extraHeader : null,
+        extraHeaderFor: url,
+        config: { "lfs.url": `${url.replace(/\/+$/, "")}/info/lfs`, "lfs.locksverify": "false" },
+        ssh: withCredentials ? this.ssh : null,
+        dieWithRunner: withCredentials,
+      });
+    if (!/^https?:\/\//i.test(url)) {
+      throw new CheckoutError("clone: lfs: true works for repositories cloned over HTTP(S); this one is cloned over SSH, so its Git LFS files cannot be fetched");
+    }
+    if ((await lfs(["version"])).code !== 0) {
+      throw new CheckoutError("clone: lfs: true needs Git LFS on the runner, which does not have it: its operator installs it (apt-get install git-lfs)");
+    }
+    await this.o.say("fetching the commit's Git LFS files into the mirror");
+    const fetched = await lfs(["fetch", "--", url, commit], true);
+    if (fetched.code !== 0) throw new CheckoutError(`git lfs fetch failed: ${fetched.stderr.trim() || `exit code ${fetched.code}`}`);
+    const listed = await lfs(["ls-files", "--json", commit]);
+    if (listed.code !== 0) throw new CheckoutError(`git lfs ls-files failed: ${listed.stderr.trim()}`);
+    const files = (JSON.parse(listed.stdout || "{}") as { files?: Array<{ name: string; oid: string }> }).files ?? [];
+    await rm(dir, { recursive: true, force: true });
+    for (const f of files) {
+      if (!/^[0-9a-f]{64}$/.test(f.oid)) throw new CheckoutError(`git lfs listed an object it should not: ${JSON.stringify(f.oid)}`);
+      const at = join("objects", f.oid.slice(0, 2), f.oid.slice(2, 4), f.oid);
+      await mkdir(join(dir, at, ".."), { recursive: true });
+      await copyFile(join(this.path, "lfs", at), join(dir, at)).catch((err: Error) => {
+        throw new CheckoutError(`the Git LFS object of ${f.name} is not in the mirror after fetching it: ${err.message}`);
+      });
+    }
+    return files.length;
   }
 
   /** Null when `git fsck` finds the mirror sound; else its first complaint. */

@@ -177,6 +177,11 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   }
 }
 
+/** `clone: lfs` for a step: its own, else the pipeline file's. */
+function lfsOf(step: StepPlan, plan: { cloneLfs?: boolean }): boolean {
+  return step.cloneLfs ?? plan.cloneLfs ?? false;
+}
+
 /** The pipes among a step's script items. */
 function pipesOf(step: StepPlan): PipeItem[] {
   return [...step.script, ...step.afterScript].filter((item): item is PipeItem => typeof item !== "string");
@@ -247,8 +252,10 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     if (cloneOn && spec.clone) {
       const clone = spec.clone;
       // From this runner's mirror of the repository, which fetches only what it lacks (git-mirror.ts).
-      await dirs.fetchOnce(() =>
-        checkoutFromMirror({
+      const lfsDir = join(dirs.ws, "lfs");
+      const jobNeedsLfs = spec.plan.steps.some((s) => s.index >= spec.startStep && s.cloneEnabled && lfsOf(s, spec.plan));
+      await dirs.fetchOnce(async () => {
+        await checkoutFromMirror({
           root: o.mirrorDir,
           applicationId: spec.build.applicationId,
           dir: dirs.repoDir,
@@ -259,12 +266,14 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
           depth: step.cloneDepth ?? spec.plan.cloneDepth,
           ref: spec.build.refType === "pull-request" ? { type: "branch", name: spec.build.refName } : { type: spec.build.refType, name: spec.build.refName },
           alsoCommit: spec.plan.steps.some((s) => s.condition) ? spec.build.baseCommit : null,
+          ...(jobNeedsLfs ? { lfsDir } : {}),
           home: dirs.home,
           signal: dirs.signal,
           say,
-        }),
-      );
-      await dirs.addTree(() => createStepClone({ repoDir: dirs.repoDir, dir: stepDir, commit: spec.build.commit, home: dirs.home, url: clone.url, owner: job.owner }));
+        });
+      });
+      const lfsStorage = lfsOf(step, spec.plan) ? lfsDir : undefined;
+      await dirs.addTree(() => createStepClone({ repoDir: dirs.repoDir, dir: stepDir, commit: spec.build.commit, home: dirs.home, url: clone.url, owner: job.owner, lfsStorage }));
     } else {
       await ownedDir(stepDir, job);
       await say("cloning is turned off for this step");

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { buildReaches, installWorld, stepLog, type World } from "../support/build-world";
@@ -132,6 +134,43 @@ describe("runner: builds check out from the runner's git mirror", function () {
     assert.ok(!fs.existsSync(hostMarker), "nothing the step planted ran on the runner");
     const blob = execFileSync("git", ["hash-object", "--stdin"], { input: "evil\n", encoding: "utf8" }).trim();
     assert.throws(() => git(mirror, "cat-file", "-e", blob), "the step's object is not in the mirror");
+  });
+
+  it("clone: lfs: true gives steps the Git LFS files (fetched once into the mirror, only from the repository's endpoint)", async () => {
+    const w = await installWorld(bb, server, "lfs");
+    const content = randomBytes(200_000).toString("base64");
+    const obj = bb.addLfsObject(w.workspace, w.slug, content);
+    const expected = execFileSync("sha256sum", { input: content, encoding: "utf8" }).split(" ")[0];
+    // A committed .lfsconfig pointing somewhere else: the runner must neither use it nor send the token there.
+    const seen: string[] = [];
+    const thief = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? "-"}`);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => thief.listen(0, "127.0.0.1", r));
+    const thiefUrl = `http://127.0.0.1:${(thief.address() as AddressInfo).port}/steal`;
+    try {
+      const file = `clone:\n  lfs: true\npipelines:\n  default:\n    - step:\n        name: With LFS\n        script:\n          - sha256sum data/big.bin\n          - git status --porcelain\n          - echo "changed=$(git status --porcelain | wc -l)"\n    - step:\n        name: Without\n        clone:\n          lfs: false\n        script:\n          - head -1 data/big.bin\n`;
+      let from = bb.gitCalls.length;
+      const first = await push(w, { "bitbucket-pipelines.yml": file, ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n", ".lfsconfig": `[lfs]\n\turl = ${thiefUrl}\n`, "data/big.bin": obj.pointer }, "lfs");
+      assert.equal(first.build.state, "SUCCESSFUL", first.log);
+      assert.match(first.log, new RegExp(`^${expected}  data/big.bin$`, "m"));
+      assert.match(first.log, /^changed=0$/m, `git status sees the LFS file as committed:\n${first.log}`);
+      assert.match(first.log, /1 Git LFS file at/);
+      const downloads = (since: number) => bb.gitCalls.slice(since).filter((c) => c.path.includes("/info/lfs/objects/") && c.method === "GET").length;
+      assert.equal(downloads(from), 1);
+      const without = await stepLog(server, first.build.id, 1);
+      assert.match(without, /^version https:\/\/git-lfs\.github\.com\/spec\/v1$/m, "a step with lfs: false sees the pointer file");
+      assert.deepEqual(seen, [], "nothing went to the URL of the committed .lfsconfig");
+
+      from = bb.gitCalls.length;
+      const second = await push(w, { "notes.txt": "more\n" }, "again");
+      assert.equal(second.build.state, "SUCCESSFUL", second.log);
+      assert.match(second.log, new RegExp(`^${expected}  data/big.bin$`, "m"));
+      assert.equal(downloads(from), 0, "the second build found the LFS object in the mirror");
+    } finally {
+      thief.close();
+    }
   });
 
   it("honours clone: depth and clone: enabled: false", async () => {

@@ -2,6 +2,7 @@ import type http from "node:http";
 import { basicTokenAuth, parseAuthorization, verifyAccessToken, verifyAppJwt, type AuthOutcome } from "./auth";
 import { serveGitHttp } from "./git-backend";
 import { serveHostPage } from "./host-page";
+import { serveLfs } from "./lfs";
 import { maybeOAuthToken, oauthAuthorize } from "./oauth";
 import { parseBody, readBody, sendJson } from "./http-util";
 import { missingScopes } from "./scopes";
@@ -95,6 +96,7 @@ async function git(ctx: ServerContext, req: http.IncomingMessage, res: http.Serv
     return;
   }
   const tail = m[3] ?? "/";
+  if (await serveLfs(repo.gitDir, `${ctx.state.urls.site}/${repo.workspace}/${repo.slug}.git`, tail, req, res)) return;
   await serveGitHttp(ctx.git, ctx.repos.root, req, res, `/${repo.workspace}/${repo.slug}.git${tail}`, query, "x-token-auth");
 }
 
