@@ -54,8 +54,9 @@ export function mirrorPath(root: string, applicationId: number, url: string): st
  * - One exclusive lock per mirror (flock on `<mirror>.lock`) covers the update and the copy; it dies with the
  *   runner, and git commands on the mirror die with the runner too, so whatever a killed runner left (`*.lock`
  *   files, half-written packs) is stale and removed by the next holder.
- * - When anything fails, the mirror is checked (`git fsck`): a damaged mirror is rebuilt from scratch and the
- *   checkout tried once more; a sound one means the failure was the server's or the network's, reported as such.
+ * - When anything fails — except a fetch the server or the network refused, reported as such — the mirror is
+ *   checked (`git fsck`): a damaged mirror is rebuilt from scratch and the checkout tried once more; a sound one
+ *   means the failure was not the mirror's, and it is reported as it is.
  */
 export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<{ lfsFiles: number }> {
   const path = mirrorPath(o.root, o.applicationId, o.url);
@@ -70,7 +71,8 @@ export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<{ lf
         await m.update();
         await m.copyInto();
       } catch (err) {
-        if (o.signal?.aborted) throw err;
+        // The server's or the network's answer says nothing of the mirror: no fsck (it reads the whole mirror).
+        if (o.signal?.aborted || err instanceof RemoteFailure) throw err;
         const damage = await m.damage();
         if (damage === null) throw err;
         await o.say(`the mirror of this repository on this runner is damaged (${damage}); rebuilding it from scratch`);
@@ -86,6 +88,13 @@ export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<{ lf
     await unlock();
   }
 }
+
+/** A fetch failed for a reason of the server's or the network's (refused, unreachable, no such ref). */
+class RemoteFailure extends CheckoutError {}
+
+/** What git says when the fetch failed before anything reached the mirror: the server, the network, the credentials. */
+const REMOTE_TROUBLE =
+  /unable to access|could not resolve|failed to connect|connection (refused|timed out|reset)|returned error: \d{3}|authentication failed|could not read (username|password)|permission denied \(|host key|remote host identification|couldn't find remote ref|not our ref|repository .* not found|does not appear to be a git repository/i;
 
 class Mirror {
   constructor(
@@ -181,7 +190,10 @@ class Mirror {
       } else if (r.code !== 0) failed = r;
     }
     if (await this.has(commit)) return;
-    if (failed) throw new CheckoutError(fetchFailure(failed.stderr, failed.code, this.o));
+    if (failed) {
+      const message = fetchFailure(failed.stderr, failed.code, this.o);
+      throw REMOTE_TROUBLE.test(failed.stderr) ? new RemoteFailure(message) : new CheckoutError(message);
+    }
     throw new CheckoutError(`commit ${commit} is not in what the server sent (it may have been force-pushed away)`);
   }
 
