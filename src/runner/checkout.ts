@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { SshCloneAccess } from "../forges/forge";
@@ -90,7 +90,10 @@ export async function createStepClone(o: {
   await copyFile(join(o.repoDir, ".git", "shallow"), join(o.dir, ".git", "shallow")).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== "ENOENT") throw err; // a full clone has no shallow file
   });
-  if (o.url) await run(["remote", "add", "origin", o.url], "git remote add");
+  if (o.url && /^[\x21-\x7e]+$/.test(o.url) && !/["\\;#]/.test(o.url)) {
+    // What `git remote add origin <url>` writes (one git process less per step): a URL of plain characters needs no quoting.
+    await appendFile(join(o.dir, ".git", "config"), `[remote "origin"]\n\turl = ${o.url}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`);
+  } else if (o.url) await run(["remote", "add", "origin", o.url], "git remote add");
   if (o.lfsStorage) {
     // What `git lfs install --local` writes: the checkout smudges, and `git status` in the step sees the files as committed.
     await run(["config", "filter.lfs.clean", "git-lfs clean -- %f"], "git config");

@@ -89,6 +89,9 @@ export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<{ lf
   }
 }
 
+/** Packs a mirror may hold before they are put together into one. */
+const PACK_LIMIT = 30;
+
 /** A fetch failed for a reason of the server's or the network's (refused, unreachable, no such ref). */
 class RemoteFailure extends CheckoutError {}
 
@@ -179,22 +182,33 @@ class Mirror {
     let failed: GitResult | null = null;
     if (ref) {
       const name = ref.type === "tag" ? `refs/tags/${ref.name}` : `refs/heads/${ref.name}`;
-      const r = await this.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--", url, `+${name}:${name}`], { withCredentials: true, writes: true });
+      const r = await this.run(["fetch", "-q", "--no-tags", "--no-write-fetch-head", "--no-auto-maintenance", "--", url, `+${name}:${name}`], { withCredentials: true, writes: true });
       if (r.code !== 0) failed = r;
     }
     if (!(await this.has(commit))) {
-      const r = await this.run(["fetch", "-q", "--no-tags", "--", url, commit], { withCredentials: true, writes: true });
+      const r = await this.run(["fetch", "-q", "--no-tags", "--no-auto-maintenance", "--", url, commit], { withCredentials: true, writes: true });
       if (r.code === 0 && (await this.has(commit))) {
         // Kept reachable, so gc never drops it and later fetches negotiate from it.
         await this.run(["update-ref", `refs/pipelines/${commit}`, commit], { writes: true });
       } else if (r.code !== 0) failed = r;
     }
-    if (await this.has(commit)) return;
+    if (await this.has(commit)) return this.repackWhenNeeded();
     if (failed) {
       const message = fetchFailure(failed.stderr, failed.code, this.o);
       throw REMOTE_TROUBLE.test(failed.stderr) ? new RemoteFailure(message) : new CheckoutError(message);
     }
     throw new CheckoutError(`commit ${commit} is not in what the server sent (it may have been force-pushed away)`);
+  }
+
+  /**
+   * Each fetch adds a pack (fetches run without git's automatic maintenance, which would cost a process or two per
+   * build); past PACK_LIMIT packs they are put together into one, under the lock like every write.
+   */
+  private async repackWhenNeeded(): Promise<void> {
+    const packs = (await readdir(join(this.path, "objects", "pack")).catch(() => [] as string[])).filter((n) => n.endsWith(".pack")).length;
+    if (packs <= PACK_LIMIT) return;
+    const r = await this.run(["repack", "-a", "-d", "-q"], { writes: true });
+    if (r.code !== 0) throw new CheckoutError(`repacking the repository's mirror failed: ${r.stderr.trim()}`);
   }
 
   /** The job's repository, made fresh: the commit (and `alsoCommit`) copied from the mirror, `depth` deep. */

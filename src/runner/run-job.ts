@@ -252,6 +252,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     if (cloneOn && spec.clone) {
       const clone = spec.clone;
       // From this runner's mirror of the repository, which fetches only what it lacks (git-mirror.ts).
+      const checkoutStarted = Date.now();
       const lfsDir = join(dirs.ws, "lfs");
       const jobNeedsLfs = spec.plan.steps.some((s) => s.index >= spec.startStep && s.cloneEnabled && lfsOf(s, spec.plan));
       await dirs.fetchOnce(async () => {
@@ -274,6 +275,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       });
       const lfsStorage = lfsOf(step, spec.plan) ? lfsDir : undefined;
       await dirs.addTree(() => createStepClone({ repoDir: dirs.repoDir, dir: stepDir, commit: spec.build.commit, home: dirs.home, url: clone.url, owner: job.owner, lfsStorage }));
+      await say(`checked out in ${Date.now() - checkoutStarted} ms`);
     } else {
       await ownedDir(stepDir, job);
       await say("cloning is turned off for this step");

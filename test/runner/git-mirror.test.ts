@@ -138,6 +138,29 @@ describe("runner: git mirror", function () {
     assert.equal(g(third.dir, "rev-parse", "FETCH_HEAD"), commits[0]);
   });
 
+  it("puts the packs of many incremental fetches together into one", async () => {
+    const o = options({ commit: commits[7], applicationId: 10, ref: { type: "branch", name: "main" } });
+    await checkoutFromMirror(o);
+    const mirror = mirrorPath(o.root, 10, url);
+    const objects = g(mirror, "rev-list", "--objects", "--all").split("\n").map((l) => l.split(" ")[0]);
+    // Packs of one and of two objects: distinct contents, distinct packs (as many small fetches leave).
+    const sets = [...objects.map((x) => [x]), ...objects.map((x, i) => [x, objects[(i + 1) % objects.length]])];
+    for (const set of sets) {
+      execFileSync("git", [`--git-dir=${mirror}`, "pack-objects", "-q", path.join(mirror, "objects", "pack", "pack")], { input: `${set.join("\n")}\n`, env: gitEnv, stdio: ["pipe", "ignore", "ignore"] });
+    }
+    const packs = () => fs.readdirSync(path.join(mirror, "objects", "pack")).filter((n) => n.endsWith(".pack")).length;
+    assert.ok(packs() > 30, `${packs()} packs`);
+    const work = path.join(tmp, "work");
+    fs.writeFileSync(path.join(work, "new.txt"), "new\n");
+    g(work, "add", "-A");
+    g(work, "commit", "-q", "-m", "new");
+    const newer = g(work, "rev-parse", "HEAD");
+    g(work, "push", "-q", origin, "HEAD:main");
+    await checkoutFromMirror(options({ commit: newer, applicationId: 10, ref: { type: "branch", name: "main" } }));
+    assert.equal(packs(), 1);
+    g(mirror, "fsck", "--no-dangling");
+  });
+
   it("says what the server said when the fetch fails, and keeps a sound mirror", async () => {
     const o = options({ commit: "0123456789abcdef0123456789abcdef01234567", applicationId: 6, ref: { type: "branch", name: "gone" } });
     await assert.rejects(checkoutFromMirror(o), /git fetch failed: .*(couldn't find remote ref|not our ref|upload-pack)/s);

@@ -54,7 +54,7 @@ describe("runner: builds check out from the runner's git mirror", function () {
 
   it("the second build fetches only the new objects into the mirror", async () => {
     const w = await installWorld(bb, server, "mirror");
-    const pipeline = printing(["cat marker.txt", "test \"$(git rev-parse HEAD)\" = \"$BITBUCKET_COMMIT\" && echo at-the-commit"]);
+    const pipeline = printing(["cat marker.txt", "test \"$(git rev-parse HEAD)\" = \"$BITBUCKET_COMMIT\" && echo at-the-commit", "echo \"origin=$(git remote get-url origin)\""]);
     const big = randomBytes(3 * 1024 * 1024).toString("base64");
     let from = bb.gitCalls.length;
     const first = await push(w, { "bitbucket-pipelines.yml": pipeline, "big.txt": big, "marker.txt": "first\n" }, "big history");
@@ -69,6 +69,7 @@ describe("runner: builds check out from the runner's git mirror", function () {
     assert.equal(second.build.state, "SUCCESSFUL", second.log);
     assert.match(second.log, /^second$/m);
     assert.match(second.log, /at-the-commit/);
+    assert.ok(second.log.includes(`origin=${bb.cloneUrl(w.workspace, w.slug)}\n`), second.log);
     const secondBytes = packBytes(w, from);
     assert.ok(secondBytes > 0 && secondBytes < 20_000, `the second fetch got only the new objects (${secondBytes} bytes, the first ${firstBytes})`);
 
