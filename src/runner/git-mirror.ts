@@ -68,14 +68,8 @@ export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<{ lf
       if (!(await m.usable())) await m.create();
       await m.removeStaleFiles();
       try {
-        // While the mirror fetches over the network, the job's copy of what it already has is made beside it.
-        let early: Promise<boolean> = Promise.resolve(false);
-        try {
-          await m.update(() => (early = m.earlyCopy()));
-        } finally {
-          await early; // never rejects; nothing is left writing the job's repository
-        }
-        await m.copyInto(await early);
+        await m.update();
+        await m.copyInto();
       } catch (err) {
         // The server's or the network's answer says nothing of the mirror: no fsck (it reads the whole mirror).
         if (o.signal?.aborted || err instanceof RemoteFailure) throw err;
@@ -84,7 +78,7 @@ export async function checkoutFromMirror(o: MirrorCheckoutOptions): Promise<{ lf
         await o.say(`the mirror of this repository on this runner is damaged (${damage}); rebuilding it from scratch`);
         await m.create();
         await m.update();
-        await m.copyInto(false);
+        await m.copyInto();
       }
       const lfsFiles = o.lfsDir ? await m.lfsInto(o.lfsDir) : 0;
       if (o.lfsDir) await o.say(`${lfsFiles} Git LFS file${lfsFiles === 1 ? "" : "s"} at ${o.commit.slice(0, 12)}`);
@@ -178,13 +172,12 @@ class Mirror {
   }
 
   /** Fetches what the mirror lacks of the build: its branch or tag (new objects only), else the commit by hash. */
-  async update(beforeFetching?: () => void): Promise<void> {
+  async update(): Promise<void> {
     const { commit, ref, url } = this.o;
     if (await this.has(commit)) {
       await this.o.say(`${commit.slice(0, 12)} is already in this runner's mirror of the repository: nothing to fetch`);
       return;
     }
-    beforeFetching?.();
     await this.o.say(`fetching ${commit} from ${url} into this runner's mirror of the repository (only what it lacks)`);
     let failed: GitResult | null = null;
     if (ref) {
@@ -218,59 +211,21 @@ class Mirror {
     if (r.code !== 0) throw new CheckoutError(`repacking the repository's mirror failed: ${r.stderr.trim()}`);
   }
 
-  /** The tip of the build's branch or tag in the mirror as it is now (read from its files), or null. */
-  private async refTip(): Promise<string | null> {
-    const { ref } = this.o;
-    if (!ref) return null;
-    const name = ref.type === "tag" ? `refs/tags/${ref.name}` : `refs/heads/${ref.name}`;
-    const loose = (await readFile(join(this.path, ...name.split("/")), "utf8").catch(() => "")).trim();
-    if (/^[0-9a-f]{40}$/.test(loose)) return loose;
-    const packed = await readFile(join(this.path, "packed-refs"), "utf8").catch(() => "");
-    return new RegExp(`^([0-9a-f]{40}) ${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, "m").exec(packed)?.[1] ?? null;
-  }
-
-  private inJob(args: string[]): Promise<GitResult> {
-    return git(args, { cwd: this.o.dir, home: this.o.home, signal: this.o.signal });
-  }
-
-  private depthArgs(): string[] {
-    return this.o.depth > 0 ? ["--depth", String(this.o.depth)] : [];
-  }
-
-  /** A fresh job repository holding `commit` (`depth` deep); git's result of the fetch (or of `git init`). */
-  private async freshCopy(commit: string): Promise<GitResult> {
-    await rm(this.o.dir, { recursive: true, force: true });
-    await mkdir(this.o.dir, { recursive: true });
-    const r = await this.inJob(["init", "-q"]);
-    if (r.code !== 0) return r;
-    return this.inJob(["fetch", "-q", "--no-tags", "--no-auto-maintenance", ...this.depthArgs(), "--", `file://${this.path}`, commit]);
-  }
-
-  /**
-   * Started while the mirror fetches the build's commit: the job's copy of what the branch held so far, so that
-   * afterwards only the new commit's objects are copied (its history then cut again at `depth`). Resolves true when
-   * it worked; it never throws (the copy is then made whole afterwards).
-   */
-  async earlyCopy(): Promise<boolean> {
-    const tip = await this.refTip().catch(() => null);
-    if (!tip) return false;
-    return (await this.freshCopy(tip).catch(() => null))?.code === 0;
-  }
-
-  /**
-   * The job's repository: the commit (and `alsoCommit`) copied from the mirror, `depth` deep — on top of an early
-   * copy when there is one (a fetch with `--depth` from the commit also cuts the history at `depth` again).
-   */
-  async copyInto(onEarlyCopy: boolean): Promise<void> {
-    const { commit, depth } = this.o;
-    await this.o.say(`checking out ${commit.slice(0, 12)} from the mirror${depth > 0 ? ` (depth ${depth})` : " (full history)"}`);
+  /** The job's repository, made fresh: the commit (and `alsoCommit`) copied from the mirror, `depth` deep. */
+  async copyInto(): Promise<void> {
+    const { dir, commit, depth, home, signal } = this.o;
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    const inJob = (args: string[]) => git(args, { cwd: dir, home, signal });
     const source = `file://${this.path}`;
+    let r = await inJob(["init", "-q"]);
+    if (r.code !== 0) throw new CheckoutError(`git init failed: ${r.stderr.trim()}`);
+    await this.o.say(`checking out ${commit.slice(0, 12)} from the mirror${depth > 0 ? ` (depth ${depth})` : " (full history)"}`);
     // A fetch of the commit by its hash that succeeds has it (with `depth` of its history).
-    let r = onEarlyCopy ? await this.inJob(["fetch", "-q", "--no-tags", "--no-auto-maintenance", ...this.depthArgs(), "--", source, commit]) : null;
-    if (r?.code !== 0) r = await this.freshCopy(commit);
+    r = await inJob(["fetch", "-q", "--no-tags", "--no-auto-maintenance", ...(depth > 0 ? ["--depth", String(depth)] : []), "--", source, commit]);
     if (r.code !== 0) throw new CheckoutError(`copying the commit from the mirror failed: ${r.stderr.trim()}`);
     const also = this.o.alsoCommit;
-    if (also && also !== commit && (await this.has(also))) await this.inJob(["fetch", "-q", "--no-tags", "--no-auto-maintenance", "--depth", "1", "--", source, also]);
+    if (also && also !== commit && (await this.has(also))) await inJob(["fetch", "-q", "--no-tags", "--no-auto-maintenance", "--depth", "1", "--", source, also]);
   }
 
   /**

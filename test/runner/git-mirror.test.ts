@@ -161,24 +161,6 @@ describe("runner: git mirror", function () {
     g(mirror, "fsck", "--no-dangling");
   });
 
-  it("copies what the mirror has while it fetches the new commit, and still cuts the history at the depth", async () => {
-    const first = options({ commit: commits[7], applicationId: 11, ref: { type: "branch", name: "main" } });
-    await checkoutFromMirror(first);
-    const work = path.join(tmp, "work");
-    const before = g(work, "rev-parse", "HEAD");
-    fs.writeFileSync(path.join(work, "newer.txt"), "newer\n");
-    g(work, "add", "-A");
-    g(work, "commit", "-q", "-m", "newer");
-    const newer = g(work, "rev-parse", "HEAD");
-    g(work, "push", "-q", origin, "HEAD:main");
-    const o = options({ commit: newer, applicationId: 11, depth: 2, ref: { type: "branch", name: "main" } });
-    await checkoutFromMirror(o);
-    assert.equal(g(o.dir, "rev-parse", "FETCH_HEAD"), newer);
-    assert.equal(count(o.dir), 2, "exactly 2 deep");
-    // Only the early copy (the branch's previous tip, 2 deep) brings the previous tip's parent.
-    assert.doesNotThrow(() => g(o.dir, "cat-file", "-e", `${g(work, "rev-parse", `${before}~1`)}^{commit}`));
-  });
-
   it("says what the server said when the fetch fails, and keeps a sound mirror", async () => {
     const o = options({ commit: "0123456789abcdef0123456789abcdef01234567", applicationId: 6, ref: { type: "branch", name: "gone" } });
     await assert.rejects(checkoutFromMirror(o), /git fetch failed: .*(couldn't find remote ref|not our ref|upload-pack)/s);
