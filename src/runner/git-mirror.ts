@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { SshCloneAccess } from "../forges/forge";
 import { CheckoutError, fetchFailure, withSshFiles } from "./checkout";
 import { lockFile } from "./file-lock";
@@ -159,8 +159,15 @@ class Mirror {
     await rename(fresh, this.path);
   }
 
-  /** What a git command killed half-way leaves: lock files and temporary packs (stale: we hold the mirror's lock). */
+  /**
+   * What a git command killed half-way leaves: lock files and temporary packs (stale: we hold the mirror's lock), and
+   * a new mirror a killed runner was making beside it.
+   */
   async removeStaleFiles(): Promise<void> {
+    const prefix = `${basename(this.path)}.new-`;
+    for (const name of await readdir(dirname(this.path)).catch(() => [] as string[])) {
+      if (name.startsWith(prefix)) await rm(join(dirname(this.path), name), { recursive: true, force: true });
+    }
     const walk = async (dir: string): Promise<void> => {
       for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
         const full = join(dir, entry.name);

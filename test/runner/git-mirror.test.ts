@@ -103,11 +103,13 @@ describe("runner: git mirror", function () {
     fs.writeFileSync(path.join(mirror, "refs", "heads", "main.lock"), "");
     fs.writeFileSync(path.join(mirror, "packed-refs.lock"), "");
     fs.writeFileSync(path.join(mirror, "objects", "pack", "tmp_pack_abc123"), randomBytes(1000));
+    fs.mkdirSync(`${mirror}.new-deadbeef`);
     const next = options({ commit: commits[7], applicationId: 4, ref: { type: "branch", name: "main" } });
     await checkoutFromMirror(next);
     assert.equal(g(mirror, "rev-parse", "refs/heads/main"), commits[7]);
     assert.ok(!fs.existsSync(path.join(mirror, "packed-refs.lock")));
     assert.ok(!fs.existsSync(path.join(mirror, "objects", "pack", "tmp_pack_abc123")));
+    assert.ok(!fs.existsSync(`${mirror}.new-deadbeef`), "a half-made new mirror is removed");
   });
 
   it("rebuilds a damaged mirror from scratch and the checkout goes on", async () => {
