@@ -46,13 +46,15 @@ describe("runner: git mirror", function () {
     fs.mkdirSync(home);
     return { root: path.join(tmp, "mirrors"), applicationId: 1, url, extraHeader: null, depth: 0, dir: path.join(tmp, `job-${n}`, "repo"), home, say: async (l) => void lines.push(l), lines, ...o };
   };
-  const count = (repo: string) => Number(g(repo, "rev-list", "--count", "FETCH_HEAD"));
+  const count = (repo: string, commit: string) => Number(g(repo, "rev-list", "--count", commit));
+  /** The job's repository holds the commit (its objects: a fetch or copied packs leave no ref to it). */
+  const holds = (repo: string, commit: string) => assert.equal(g(repo, "rev-parse", "--verify", `${commit}^{commit}`), commit);
 
   it("keeps the whole history in the mirror; depth limits only the job's copy; a commit it has is not fetched again", async () => {
     const o = options({ commit: commits[3], depth: 2, ref: { type: "branch", name: "main" } });
     await checkoutFromMirror(o);
-    assert.equal(g(o.dir, "rev-parse", "FETCH_HEAD"), commits[3]);
-    assert.equal(count(o.dir), 2, "the job's copy is 2 deep");
+    holds(o.dir, commits[3]);
+    assert.equal(count(o.dir, commits[3]), 2, "the job's copy is 2 deep");
     assert.ok(fs.existsSync(path.join(o.dir, ".git", "shallow")));
     const mirror = mirrorPath(o.root, 1, url);
     assert.equal(g(mirror, "rev-parse", "refs/heads/main"), commits[7], "the mirror has the branch");
@@ -63,7 +65,7 @@ describe("runner: git mirror", function () {
     const again = options({ commit: commits[5], depth: 0 });
     await checkoutFromMirror(again);
     assert.match(again.lines.join("\n"), /already in this runner's mirror of the repository: nothing to fetch/);
-    assert.equal(count(again.dir), 6, "full depth: the whole history up to the commit");
+    assert.equal(count(again.dir, commits[5]), 6, "full depth: the whole history up to the commit");
   });
 
   it("never shares a mirror between two applications with the same repository", async () => {
@@ -88,7 +90,7 @@ describe("runner: git mirror", function () {
     const root = path.join(tmp, "concurrent");
     const runs = [commits[7], commits[2], commits[6], commits[4]].map((commit) => options({ root, commit, applicationId: 3, ref: { type: "branch", name: "main" } }));
     await Promise.all(runs.map((o) => checkoutFromMirror(o)));
-    for (const o of runs) assert.equal(g(o.dir, "rev-parse", "FETCH_HEAD"), o.commit);
+    for (const o of runs) holds(o.dir, o.commit);
     const mirror = mirrorPath(root, 3, url);
     g(mirror, "fsck", "--no-dangling");
     const fetched = runs.filter((o) => o.lines.some((l) => /into this runner's mirror of the repository/.test(l))).length;
@@ -130,14 +132,14 @@ describe("runner: git mirror", function () {
     const next = options({ commit: commits[6], applicationId: 5 });
     await checkoutFromMirror(next);
     assert.match(next.lines.join("\n"), /the mirror of this repository on this runner is damaged \(git fsck: .+\); rebuilding it from scratch/);
-    assert.equal(g(next.dir, "rev-parse", "FETCH_HEAD"), commits[6]);
+    holds(next.dir, commits[6]);
     g(mirror, "fsck", "--no-dangling");
 
     // A mirror that is not a repository at all (a killed first `git init`) is made again without a word.
     fs.rmSync(path.join(mirror, "config"));
     const third = options({ commit: commits[0], applicationId: 5 });
     await checkoutFromMirror(third);
-    assert.equal(g(third.dir, "rev-parse", "FETCH_HEAD"), commits[0]);
+    holds(third.dir, commits[0]);
   });
 
   it("puts the packs of many incremental fetches together into one", async () => {
