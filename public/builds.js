@@ -23,12 +23,23 @@
   }
 
   /** Re-reads regions of the page with the current filters (and `extra` parameters). */
+  // The build asked for last: an answer about another build (a periodic refresh of the build that was open, sent
+  // before another one was opened) is not shown when it arrives late, on a slow machine or network.
+  var newestBuild = null;
+
   function regions(names, extra) {
     var params = { repoPath: repo, region: names.join(","), branch: filters.branch, state: filters.state };
     Object.keys(extra || {}).forEach(function (k) {
       params[k] = extra[k];
     });
+    var asked = String(params.build || "");
+    if (names.indexOf("build") >= 0) newestBuild = asked;
     return P.fragment("/fragments/builds" + P.query(params)).then(function (doc) {
+      if (names.indexOf("build") >= 0 && asked !== newestBuild) {
+        names = names.filter(function (name) {
+          return name !== "build";
+        });
+      }
       names.forEach(function (name) {
         P.swap(doc, name);
         // A build is three regions: its header, its steps column and its tests.
@@ -234,9 +245,12 @@
 
   function openBuild(id, keepAddress) {
     search.value = "";
+    // From now on a refresh is about the build being opened.
+    current.build = String(id);
     return regions(["build"], { build: id })
       .then(function () {
         var build = buildView();
+        if (build && build.getAttribute("data-build-id") !== String(id)) return; // another build was opened since
         if (!build) {
           closeStream();
           current.build = null;
