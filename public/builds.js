@@ -340,7 +340,7 @@
     } else if (action === "rerun-failed") {
       act(el, "POST", "/api/builds/" + current.build + "/rerun-failed")
         .then(function (build) {
-          P.message("Build #" + build.number + " started: the failed steps of #" + number() + " run again; " + build.reused + " step" + (build.reused === 1 ? "" : "s") + " that passed are reused.", "success");
+          P.message("Build #" + build.number + " started: the failed steps of #" + number() + " run again; " + (build.reused === 1 ? "1 step that passed is" : build.reused + " steps that passed are") + " reused.", "success");
           return openBuild(build.id).then(function () {
             return regions(["list", "chart"], { cursor: cursor });
           });
