@@ -7,6 +7,7 @@ import { startTestServer, type TestServer } from "../support/test-server";
 import { buildReaches, eventually } from "../support/build-world";
 import { installWorkspace, contextAuth, type Workspace } from "../pages/pages-support";
 import { appFrame, launchChromium, screenshot, type Chromium } from "./browser-support";
+import { appFrameOf, assertAccessible } from "./axe";
 
 const APP_KEY = "pipelines-for-bitbucket";
 const PIPELINE = `pipelines:
@@ -79,6 +80,8 @@ describe("artifacts and Re-run failed steps in chromium", function () {
     const listing = execFileSync("tar", ["-tzf", await file.path()], { encoding: "utf8" });
     assert.deepEqual(listing.trim().split("\n"), ["dist/app.txt"]);
     await f.locator('[data-testid="message"].success', { hasText: /^Downloaded .*app\.tar\.gz/ }).waitFor();
+    // The artifacts list and the Re-run failed steps button pass the audit too.
+    await assertAccessible(await appFrameOf(page), "a build's page with artifacts");
   });
 
   it("Re-run failed steps starts a build that reuses the passed step and says so", async () => {
