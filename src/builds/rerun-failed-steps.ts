@@ -42,6 +42,9 @@ export async function rerunFailedSteps(ctx: EngineContext, tenant: Tenant, app: 
   if (original.state !== "FAILED" && original.state !== "STOPPED") {
     return { outcome: "refused", reason: `build #${original.number} is ${original.state}: only a failed or stopped build has failed steps to run again` };
   }
+  if (original.trigger === "redeploy") {
+    return { outcome: "refused", reason: `build #${original.number} is a redeploy: use Redeploy to run it again with its original's artifacts` };
+  }
   const plan = original.plan ? (JSON.parse(original.plan) as Plan) : null;
   const steps = await models.Step.findAll({ where: { buildId: original.id }, order: [["index", "ASC"]] });
   const start = plan ? rerunStart(plan, steps) : null;

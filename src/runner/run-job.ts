@@ -335,7 +335,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
       const overCap = await uploadArtifacts(io, step, stepDir, result.state === "SUCCESSFUL", spec.artifactMaxBytes);
       if (overCap) {
         await say(`the step fails: ${overCap}`);
-        result = { ...result, state: "FAILED" as const };
+        result = { ...result, state: "FAILED" as const, exitCode: null };
       }
     }
     return await finish(result.state, result.exitCode);

@@ -143,6 +143,7 @@ pipelines:
     assert.equal(build.state, "FAILED", log);
     assert.match(log, /the step fails: the artifacts of this step are larger than 64 KiB, the most a step may keep \(the service's PIPELINES_ARTIFACT_MAX_BYTES\)/);
     assert.match(log, /cache "big" is not saved: it is larger than 64 KiB, the most a cache may take/);
+    assert.equal(build.stateReason, 'step "Huge" failed');
     assert.equal(await server.storage.models.Artifact.count({ where: { buildId: build.id } }), 0);
     assert.equal(await server.storage.models.Cache.count({ where: { applicationId: w.applicationId } }), 0);
     const incoming = path.join(server.config.storage.dir, ".incoming");

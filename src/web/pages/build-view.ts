@@ -392,7 +392,7 @@ export function buildDetailView(build: Build, repository: string, url: string, d
     tests: d.tests,
     canCancel: ["QUEUED", "RUNNING", "PAUSED"].includes(build.state),
     canRerun: view.finished,
-    canRerunFailed: (build.state === "FAILED" || build.state === "STOPPED") && build.plan !== null && ordered.some((s) => !["SUCCESSFUL", "SKIPPED", "REFUSED"].includes(s.state)),
+    canRerunFailed: (build.state === "FAILED" || build.state === "STOPPED") && build.trigger !== "redeploy" && build.plan !== null && ordered.some((s) => !["SUCCESSFUL", "SKIPPED", "REFUSED"].includes(s.state)),
     reusedNote: reusedNote(ordered, d.extras.rerunOfNumber),
     selectedStep,
     steps,
