@@ -68,7 +68,8 @@ describe("artifacts and caches across remote runners", function () {
 
   before(async () => {
     bb = await startBitbucketCloud({ webhookRetryDelayMs: 10 });
-    server = await startTestServer({ PIPELINES_IN_PROCESS_RUNNER: "false", PIPELINES_ARTIFACT_MAX_BYTES: "65536" });
+    // A short lease, so a lost runner's job is reaped within seconds.
+    server = await startTestServer({ PIPELINES_IN_PROCESS_RUNNER: "false", PIPELINES_ARTIFACT_MAX_BYTES: "65536" }, { leaseMs: 3000 });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "artifact-runners-"));
   });
   after(async () => {
@@ -114,6 +115,38 @@ describe("artifacts and caches across remote runners", function () {
     assert.match(second, /^made by .*-1$/m);
     assert.match(second, /cache "deps" restored into deps/);
     assert.match(second, /^cache of build 1$/m);
+    b.proc.kill("SIGTERM");
+    assert.equal((await b.exited).code, 0, b.output());
+  });
+
+  it("a job reaped from a runner that went silent is run by another runner, which gets the earlier step's artifacts from the server", async () => {
+    const a = runner("box-c", await createRunnerToken(server.env, "runner-c"));
+    const w2 = await installWorld(bb, server, "reap");
+    const { commit } = await bb.pushAndNotify(server.url, w2.clientKey, w2.workspace, w2.slug, { files: { "bitbucket-pipelines.yml": FILE }, message: "reaped" });
+    const paused = await buildReaches(server, w2.applicationId, commit.hash, ["PAUSED", "FAILED"], 60_000);
+    assert.equal(paused.state, "PAUSED", await stepLog(server, paused.id, 0));
+    a.proc.kill("SIGTERM");
+    assert.equal((await a.exited).code, 0, a.output());
+
+    // A runner claims the manual step's job, starts the step, and is never heard of again.
+    await request(server.url).post(`/api/builds/${paused.id}/steps/1/run`).set("Authorization", w2.auth()).expect(200);
+    const lost = await createRunnerToken(server.env, "runner-lost");
+    const claimed = await request(server.url).post("/runner/claim").set("Authorization", `Bearer ${lost}`).send({ name: "gone" }).expect(200);
+    const spec = claimed.body as JobSpec;
+    assert.equal(spec.startStep, 1);
+    await request(server.url).post(`/runner/jobs/${spec.jobId}/steps/1/start`).set("Authorization", `Bearer ${lost}`).send({ leaseToken: spec.leaseToken }).expect(200);
+
+    const b = runner("box-d", await createRunnerToken(server.env, "runner-d"));
+    const done = await buildReaches(server, w2.applicationId, commit.hash, ["SUCCESSFUL", "FAILED"], 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\nrunner D:\n${b.output()}`);
+    });
+    const second = await stepLog(server, done.id, 1);
+    assert.equal(done.state, "SUCCESSFUL", `${second}\nrunner D:\n${b.output()}`);
+    assert.equal(done.retries, 1, "the lost runner's job was reaped once");
+    const steps = await server.storage.models.Step.findAll({ where: { buildId: done.id }, order: [["index", "ASC"]] });
+    assert.deepEqual(steps.map((s) => s.runnerName), ["runner-c/box-c", "runner-d/box-d"]);
+    assert.match(second, /artifact "artifacts" of step 1 restored/);
+    assert.match(second, /^made by .*-1$/m);
     b.proc.kill("SIGTERM");
     assert.equal((await b.exited).code, 0, b.output());
   });
