@@ -117,6 +117,23 @@ describe("sandbox: hostile artifacts and caches", function () {
     assert.deepEqual(tree(tmp).filter((p) => /escape|absolute|through/.test(p) && !p.startsWith(`${stepRel}/`)), []);
   });
 
+  it("file names that look like tar options, or hold newlines, are packed and unpacked as names, never obeyed", async () => {
+    const from = stepDir("step-2");
+    const names = ["--checkpoint=1", "--checkpoint-action=exec=touch PWNED", "-P", "line\nbreak.txt", "--to-command=touch PWNED2"];
+    for (const n of names) fs.writeFileSync(path.join(from, n), `content of ${JSON.stringify(n)}\n`);
+    if (job.owner) for (const n of names) fs.chownSync(path.join(from, n), job.owner.uid, job.owner.gid);
+    const chunks: Buffer[] = [];
+    for await (const c of job.packOut(from, names)) chunks.push(c as Buffer);
+    const into = stepDir("step-3");
+    await job.unpackIn(into, Readable.from([Buffer.concat(chunks)]));
+    assert.deepEqual(fs.readdirSync(into).sort(), [...names].sort());
+    for (const n of names) assert.equal(fs.readFileSync(path.join(into, n), "utf8"), `content of ${JSON.stringify(n)}\n`);
+    // Nothing ran: no PWNED file anywhere (tar would have run `touch` in the directory it packs or unpacks).
+    assert.deepEqual(fs.readdirSync(from).sort(), [...names].sort());
+    assert.deepEqual(tree(tmp).filter((p) => /PWNED/.test(path.basename(p))), []);
+    assert.equal(fs.existsSync(path.join(process.cwd(), "PWNED")), false);
+  });
+
   it("packing a step's files stores links as links (never what they point to) and holds only what the step can read", async () => {
     const dir = stepDir("step-1");
     fs.writeFileSync(path.join(dir, "real.txt"), "real\n");
