@@ -7,6 +7,7 @@ import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type 
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
+import { jobRunsOnOf, SELF_HOSTED } from "../queue/job-labels";
 
 export const DEFAULT_LEASE_MS = 30_000;
 const FINAL = ["SUCCESSFUL", "FAILED", "STOPPED", "SKIPPED"];
@@ -50,10 +51,11 @@ export class JobService implements RunnerProtocol {
     return { tenant, app };
   }
 
-  async claim(runnerName: string): Promise<JobSpec | null> {
+  /** `labels` absent (a runner that does not say): `self.hosted` only, so it takes no job asking for more. */
+  async claim(runnerName: string, labels: string[] = [SELF_HOSTED]): Promise<JobSpec | null> {
     const { models } = this.ctx;
     for (;;) {
-      const job = await claimJob(models, runnerName, this.leaseMs, this.ctx.concurrencyPerTenant);
+      const job = await claimJob(models, runnerName, this.leaseMs, this.ctx.concurrencyPerTenant, labels);
       if (!job) return null;
       const lease = { jobId: job.id, leaseToken: job.leaseToken ?? "" };
       const build = await models.Build.findByPk(job.buildId);
@@ -281,7 +283,7 @@ export class JobService implements RunnerProtocol {
         const waiting = steps[pausedAt];
         if (gated.kind === "granted") {
           // What it waited for freed while its job was ending: it starts at once, in a new job.
-          await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued" }, { transaction: tx });
+          await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued", runsOn: jobRunsOnOf(build.plan, pausedAt) }, { transaction: tx });
           await build.update({ state: "QUEUED", stateReason: null }, { transaction: tx });
           await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", `starting the step "${waiting.name}"`, tx);
         } else if (gated.kind === "waiting") {
