@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { claimJob, extendLease } from "../../src/queue/lease-queue";
+import { jobRunsOn, runnerLabels } from "../../src/queue/job-labels";
+import type { Plan } from "../../src/pipelines";
 import { reapExpiredJobs } from "../../src/builds/reap-jobs";
 import type { Models } from "../../src/db/models";
 
@@ -23,12 +25,12 @@ describe("lease queue", () => {
     const a = await models.Application.create({ tenantId: t.id, repository: `ws/r${++n}`, autoBuild: true, autoCancel: true });
     return { tenantId: t.id, applicationId: a.id };
   }
-  async function queueJob(owner: { tenantId: number; applicationId: number }): Promise<number> {
+  async function queueJob(owner: { tenantId: number; applicationId: number }, runsOn: string | null = null): Promise<number> {
     const b = await models.Build.create({
       ...owner, number: ++n, buildKey: randomUUID(), trigger: "push", refType: "branch", refName: "main", commit: "a".repeat(40),
       pipelineName: "default", pipelineKey: "default", state: "QUEUED", plan: JSON.stringify({ steps: [], cloneEnabled: false, caches: {} }),
     });
-    const j = await models.Job.create({ tenantId: owner.tenantId, buildId: b.id, startStep: 0, state: "queued" });
+    const j = await models.Job.create({ tenantId: owner.tenantId, buildId: b.id, startStep: 0, state: "queued", runsOn });
     return j.id;
   }
   const drain = async () => models.Job.update({ state: "done" }, { where: {} });
@@ -83,5 +85,29 @@ describe("lease queue", () => {
     assert.match(build?.stateReason ?? "", /crashy-2 stopped responding \(its lease expired\) again after a retry/);
     const status = await models.StatusOutbox.findOne({ where: { buildId: build?.id, state: "FAILED" } });
     assert.ok(status, "the failure is reported to Bitbucket");
+  });
+
+  it("a job is claimed only by a runner having every label it needs; one needing none by any runner", async () => {
+    await drain();
+    const owner = await tenantWithApp();
+    const gpu = await queueJob(owner, JSON.stringify(["gpu", "linux", "self.hosted"]));
+    const plain = await queueJob(owner);
+    const arm = await queueJob(owner, JSON.stringify(["arm64"]));
+    const linuxOnly = runnerLabels([], "linux");
+    assert.deepEqual(linuxOnly, ["linux", "self.hosted"]);
+    assert.equal((await claimJob(models, "small", 30_000, 10, linuxOnly))?.id, plain, "a runner without gpu skips the gpu job for the next it can take");
+    assert.equal(await claimJob(models, "small", 30_000, 10, linuxOnly), null, "nothing else suits it");
+    assert.equal(await claimJob(models, "old", 30_000, 10, []), null, "a runner that says no labels takes only jobs needing none");
+    assert.equal((await claimJob(models, "arm", 30_000, 10, runnerLabels(["ARM64 "], "linux")))?.id, arm, "labels compared trimmed and lower-cased");
+    assert.equal((await claimJob(models, "big", 30_000, 10, runnerLabels(["gpu", "large"], "linux")))?.id, gpu);
+  });
+
+  it("a job needs the union of runs-on of the steps it runs: from its first step to the next manual step", () => {
+    const step = (index: number, runsOn: string[], manual = false) => ({ index, runsOn, manual }) as unknown as Plan["steps"][number];
+    const plan = { steps: [step(0, ["self.hosted", "Linux"]), step(1, ["gpu"]), step(2, ["windows"], true), step(3, [])] } as unknown as Plan;
+    assert.equal(jobRunsOn(plan, 0), JSON.stringify(["gpu", "linux", "self.hosted"]));
+    assert.equal(jobRunsOn(plan, 2), JSON.stringify(["windows"]));
+    assert.equal(jobRunsOn(plan, 3), null);
+    assert.equal(jobRunsOn(null, 0), null);
   });
 });
