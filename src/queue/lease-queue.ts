@@ -23,24 +23,37 @@ const CLAIM_LOCK = 727275;
 export async function claimJob(models: Models, owner: string, leaseMs: number, perTenant: number, labels: readonly string[] = []): Promise<Job | null> {
   const { sequelize, Job } = models;
   const pg = isPostgres(sequelize);
+  const now = new Date();
   return sequelize.transaction(async (tx) => {
     if (pg) await sequelize.query("SELECT pg_advisory_xact_lock(:lock)", { replacements: { lock: CLAIM_LOCK }, transaction: tx });
-    const rows = await sequelize.query<{ id: number }>(
-      `SELECT j.id FROM jobs j
-        WHERE j.state = 'queued'
-          AND ${labelsMatch(pg, labels)}
-          AND (SELECT COUNT(*) FROM jobs l WHERE l.tenant_id = j.tenant_id AND l.state = 'leased') < :perTenant
-        ORDER BY j.id LIMIT 1${pg ? " FOR UPDATE OF j SKIP LOCKED" : ""}`,
-      { replacements: { perTenant, labels: labels.length ? [...labels] : [""], labelsJson: JSON.stringify(labels) }, type: QueryTypes.SELECT, transaction: tx },
+    // One statement picks the job and leases it (RETURNING the row): no second round trip to read or write it.
+    const rows = await sequelize.query(
+      `UPDATE jobs SET state = 'leased', lease_owner = :owner, lease_token = :token, lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now
+        WHERE id = (SELECT j.id FROM jobs j
+          WHERE j.state = 'queued'
+            AND ${labelsMatch(pg, labels)}
+            AND (SELECT COUNT(*) FROM jobs l WHERE l.tenant_id = j.tenant_id AND l.state = 'leased') < :perTenant
+          ORDER BY j.id LIMIT 1${pg ? " FOR UPDATE OF j SKIP LOCKED" : ""})
+        RETURNING *`,
+      {
+        replacements: {
+          perTenant,
+          labels: labels.length ? [...labels] : [""],
+          labelsJson: JSON.stringify(labels),
+          owner: owner.slice(0, 128),
+          token: randomBytes(24).toString("hex"),
+          expires: new Date(now.getTime() + leaseMs),
+          now,
+        },
+        type: QueryTypes.SELECT,
+        model: Job,
+        mapToModel: true,
+        transaction: tx,
+      },
     );
-    if (rows.length === 0) return null;
-    const job = await Job.findByPk(rows[0].id, { transaction: tx });
-    if (!job) return null;
-    await job.update(
-      { state: "leased", leaseOwner: owner.slice(0, 128), leaseToken: randomBytes(24).toString("hex"), leaseExpiresAt: new Date(Date.now() + leaseMs), attempts: job.attempts + 1 },
-      { transaction: tx },
-    );
-    return job;
+    const job = (rows[0] as Job | undefined) ?? null;
+    // sqlite hands RETURNING's dates back as text: read the row again there (a local file, no round trip to speak of).
+    return job && !pg ? Job.findByPk(job.id, { transaction: tx }) : job;
   });
 }
 
