@@ -84,7 +84,8 @@ export class JobService implements RunnerProtocol {
       const vars = await models.ApplicationVariable.findAll({ where: { applicationId: app.id, tenantId: tenant.id } });
       const { env, secrets } = stepEnvironment(app, build, vars);
       // A build resumed after a manual step: its earlier steps' output variables reach the steps still to run.
-      for (const earlier of await models.Step.findAll({ where: { buildId: build.id, index: { [Op.lt]: job.startStep } }, order: [["index", "ASC"]] })) {
+      const earlierSteps = job.startStep > 0 ? await models.Step.findAll({ where: { buildId: build.id, index: { [Op.lt]: job.startStep } }, order: [["index", "ASC"]] }) : [];
+      for (const earlier of earlierSteps) {
         if (earlier.outputVariables) Object.assign(env, JSON.parse(earlier.outputVariables) as Record<string, string>);
       }
       if (clone?.extraHeader) secrets.push(clone.extraHeader.replace(/^Authorization:\s*\S+\s+/i, ""));

@@ -24,27 +24,28 @@ export function formatDuration(ms: number): string {
  * "waiting: no runner with labels a, b" (cleared again once such a runner is seen), and a job queued longer than
  * `queueTimeoutMs` fails — its first step FAILED with the reason as its log, the steps after it NOT_RUN, the build
  * FAILED and a FAILED commit status. Each job is failed once across web processes (a conditional update of the
- * job from queued to done; a runner claiming it first wins). Returns the number of jobs failed.
+ * job from queued to done; a runner claiming it first wins). The work is per distinct label set, not per job: a
+ * deep queue costs a few statements per tick. Returns the number of jobs failed.
  */
 export async function settleUnrunnableJobs(ctx: EngineContext, queueTimeoutMs: number, now = new Date()): Promise<number> {
   const { models } = ctx;
-  const jobs = await models.Job.findAll({ where: { state: "queued", runsOn: { [Op.ne]: null } }, order: [["id", "ASC"]], limit: 500 });
-  if (jobs.length === 0) return 0;
+  const sets = (await models.Job.findAll({ where: { state: "queued", runsOn: { [Op.ne]: null } }, attributes: ["runsOn"], group: ["runsOn"], raw: true })) as Array<{ runsOn: string }>;
+  if (sets.length === 0) return 0;
   const runners = await connectedLabelSets(models, now);
   let failed = 0;
-  for (const job of jobs) {
-    const needed = parseRunsOn(job.runsOn);
-    const takeable = runners.some((has) => needed.every((l) => has.includes(l)));
+  for (const { runsOn } of sets) {
+    const needed = parseRunsOn(runsOn);
+    const waitingBuilds = { [Op.in]: models.sequelize.literal(`(SELECT build_id FROM jobs WHERE state = 'queued' AND runs_on = ${models.sequelize.escape(runsOn)})`) };
+    if (runners.some((has) => needed.every((l) => has.includes(l)))) {
+      await models.Build.update({ stateReason: null }, { where: { id: waitingBuilds, state: "QUEUED", stateReason: { [Op.like]: `${NO_RUNNER_PREFIX}%` } } });
+      continue;
+    }
     const reason = noRunnerReason(needed);
-    if (takeable) {
-      await models.Build.update({ stateReason: null }, { where: { id: job.buildId, state: "QUEUED", stateReason: { [Op.like]: `${NO_RUNNER_PREFIX}%` } } });
-      continue;
-    }
-    if (now.getTime() - job.updatedAt.getTime() >= queueTimeoutMs) {
+    await models.Build.update({ stateReason: reason }, { where: { id: waitingBuilds, state: "QUEUED", [Op.or]: [{ stateReason: null }, { stateReason: { [Op.ne]: reason } }] } });
+    const overdue = await models.Job.findAll({ where: { state: "queued", runsOn, updatedAt: { [Op.lte]: new Date(now.getTime() - queueTimeoutMs) } }, order: [["id", "ASC"]], limit: 100 });
+    for (const job of overdue) {
       if (await failJob(ctx, job, `${reason} (none was connected within the queue timeout of ${formatDuration(queueTimeoutMs)})`)) failed++;
-      continue;
     }
-    await models.Build.update({ stateReason: reason }, { where: { id: job.buildId, state: "QUEUED", [Op.or]: [{ stateReason: null }, { stateReason: { [Op.ne]: reason } }] } });
   }
   if (failed > 0) ctx.notify?.statusQueued?.();
   return failed;

@@ -26,13 +26,14 @@ export async function claimJob(models: Models, owner: string, leaseMs: number, p
   const now = new Date();
   return sequelize.transaction(async (tx) => {
     if (pg) await sequelize.query("SELECT pg_advisory_xact_lock(:lock)", { replacements: { lock: CLAIM_LOCK }, transaction: tx });
-    // One statement picks the job and leases it (RETURNING the row): no second round trip to read or write it.
+    // One statement picks the job and leases it (RETURNING the row): no second round trip to read or write it. The
+    // tenants at their limit are counted once (leased jobs are few: the runners' slots), not once per queued job.
     const rows = await sequelize.query(
       `UPDATE jobs SET state = 'leased', lease_owner = :owner, lease_token = :token, lease_expires_at = :expires, attempts = attempts + 1, updated_at = :now
         WHERE id = (SELECT j.id FROM jobs j
           WHERE j.state = 'queued'
             AND ${labelsMatch(pg, labels)}
-            AND (SELECT COUNT(*) FROM jobs l WHERE l.tenant_id = j.tenant_id AND l.state = 'leased') < :perTenant
+            AND j.tenant_id NOT IN (SELECT l.tenant_id FROM jobs l WHERE l.state = 'leased' GROUP BY l.tenant_id HAVING COUNT(*) >= :perTenant)
           ORDER BY j.id LIMIT 1${pg ? " FOR UPDATE OF j SKIP LOCKED" : ""})
         RETURNING *`,
       {
