@@ -7,7 +7,7 @@ import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type 
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
-import { jobRunsOnOf, SELF_HOSTED } from "../queue/job-labels";
+import { jobRunsOnOf, needsAnotherRunner, parseRunsOn, SELF_HOSTED } from "../queue/job-labels";
 
 export const DEFAULT_LEASE_MS = 30_000;
 const FINAL = ["SUCCESSFUL", "FAILED", "STOPPED", "SKIPPED"];
@@ -142,6 +142,8 @@ export class JobService implements RunnerProtocol {
     if (FINAL.includes(build.state)) return { stop: true };
     const plan = JSON.parse(build.plan ?? "null") as Plan | null;
     const step = plan?.steps[stepIndex];
+    // A later step that needs a label this job's runner may lack (runs-on): the job ends before it (see jobFinished).
+    if (step && stepIndex > job.startStep && needsAnotherRunner(job.runsOn, plan, stepIndex)) return { stop: false, gate: "wait" };
     const decision = step && this.ctx.gate ? await this.ctx.gate.stepStarting(build, step, step.parallelGroup !== undefined) : { kind: "run" as const };
     if (decision.kind === "wait" || decision.kind === "pause") return { stop: false, gate: "wait" };
     if (decision.kind === "refused" || decision.kind === "failed") {
@@ -274,12 +276,19 @@ export class JobService implements RunnerProtocol {
       }
       const url = this.ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build);
       // The job stopped before a step the gate holds back (its environment is busy, or it needs an admin).
-      const gated = !failed && pausedAt !== undefined && steps[pausedAt]?.state === "PENDING" && this.ctx.gate ? await this.ctx.gate.pausedStep(build, pausedAt, tx) : null;
+      // The job stopped before a step that needs other runner labels: that step starts a new job, for such a runner.
+      const relabelled = !failed && pausedAt !== undefined && pausedAt > job.startStep && steps[pausedAt]?.state === "PENDING" && !steps[pausedAt].manual && needsAnotherRunner(job.runsOn, plan, pausedAt);
+      const gated = !failed && !relabelled && pausedAt !== undefined && steps[pausedAt]?.state === "PENDING" && this.ctx.gate ? await this.ctx.gate.pausedStep(build, pausedAt, tx) : null;
       if (failed) {
         const reason = failureReason(failed.name, failed.state, failed.exitCode, plan, failed.index);
         await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING", "RUNNING"] } }, transaction: tx });
         await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
         await queueCommitStatus(models, build, app.repository, url, "FAILED", reason + testsFailed, tx);
+      } else if (relabelled && pausedAt !== undefined) {
+        const runsOn = jobRunsOnOf(build.plan, pausedAt);
+        await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued", runsOn }, { transaction: tx });
+        await build.update({ state: "QUEUED", stateReason: null }, { transaction: tx });
+        await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", `step "${steps[pausedAt].name}" waits for a runner with labels ${parseRunsOn(runsOn).join(", ")}`, tx);
       } else if (gated && pausedAt !== undefined) {
         const waiting = steps[pausedAt];
         if (gated.kind === "granted") {

@@ -22,21 +22,33 @@ export function runnerLabels(given: readonly string[], platform: NodeJS.Platform
   return normaliseLabels([...given, SELF_HOSTED, osLabel(platform)]);
 }
 
+/** The labels step `index` needs: its `runs-on`, or — in a parallel group, whose steps run side by side on one runner — the group's. */
+export function stepLabels(plan: Plan | null, index: number): string[] {
+  const steps = plan?.steps ?? [];
+  const step = steps[index];
+  if (!step) return [];
+  const unit = step.parallelGroup === undefined ? [step] : steps.filter((s) => s.parallelGroup === step.parallelGroup);
+  return normaliseLabels(unit.flatMap((s) => s.runsOn ?? []));
+}
+
 /**
- * The labels a job needs: the union of `runs-on` over the steps it runs — from its first step to the end of the
- * pipeline or the next manual step (where the job ends and a later job takes over). A job runs all its steps on
- * the runner that claimed it (one checkout, parallel steps side by side), so that runner must have the labels of
- * every one of them. Null when none asks for any (any runner may take it). The JSON list is what `jobs.runs_on` holds.
+ * The labels a job needs: those of its first step (its parallel group's, when it starts one). Null when it needs
+ * none (any runner may take it). The JSON list is what `jobs.runs_on` holds. A job's runner goes on with the steps
+ * after it as long as they need no label beyond these (see `needsAnotherRunner`); Bitbucket schedules each step on
+ * a runner of its own labels, and so do we.
  */
 export function jobRunsOn(plan: Plan | null, startStep: number): string | null {
-  const steps = plan?.steps ?? [];
-  const labels: string[] = [];
-  for (let i = startStep; i < steps.length; i++) {
-    if (i > startStep && steps[i].manual) break;
-    labels.push(...(steps[i].runsOn ?? []));
-  }
-  const needed = normaliseLabels(labels);
+  const needed = stepLabels(plan, startStep);
   return needed.length === 0 ? null : JSON.stringify(needed);
+}
+
+/**
+ * Whether step `index` needs a label its job's runner may not have (one outside the job's `runs_on`, which that
+ * runner had all of): the job then ends before it, and a new job from that step waits for a runner that has them.
+ */
+export function needsAnotherRunner(jobRunsOnJson: string | null, plan: Plan | null, index: number): boolean {
+  const has = parseRunsOn(jobRunsOnJson);
+  return stepLabels(plan, index).some((l) => !has.includes(l));
 }
 
 /** `jobs.runs_on` read back: the labels a job needs (empty when none). */
@@ -52,7 +64,7 @@ export function parseRunsOn(raw: string | null): string[] {
 
 /** The build plan's JSON (as builds store it) → the labels its job from `startStep` needs. */
 export function jobRunsOnOf(planJson: string | null, startStep: number): string | null {
-  let plan: Plan | null = null;
+  let plan: Plan | null;
   try {
     plan = JSON.parse(planJson ?? "null") as Plan | null;
   } catch {

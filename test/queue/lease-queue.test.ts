@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { claimJob, extendLease } from "../../src/queue/lease-queue";
-import { jobRunsOn, runnerLabels } from "../../src/queue/job-labels";
+import { jobRunsOn, needsAnotherRunner, runnerLabels } from "../../src/queue/job-labels";
 import type { Plan } from "../../src/pipelines";
 import { reapExpiredJobs } from "../../src/builds/reap-jobs";
 import type { Models } from "../../src/db/models";
@@ -102,12 +102,16 @@ describe("lease queue", () => {
     assert.equal((await claimJob(models, "big", 30_000, 10, runnerLabels(["gpu", "large"], "linux")))?.id, gpu);
   });
 
-  it("a job needs the union of runs-on of the steps it runs: from its first step to the next manual step", () => {
-    const step = (index: number, runsOn: string[], manual = false) => ({ index, runsOn, manual }) as unknown as Plan["steps"][number];
-    const plan = { steps: [step(0, ["self.hosted", "Linux"]), step(1, ["gpu"]), step(2, ["windows"], true), step(3, [])] } as unknown as Plan;
-    assert.equal(jobRunsOn(plan, 0), JSON.stringify(["gpu", "linux", "self.hosted"]));
-    assert.equal(jobRunsOn(plan, 2), JSON.stringify(["windows"]));
-    assert.equal(jobRunsOn(plan, 3), null);
+  it("a job needs its first step's labels (its parallel group's); a later step needing another label needs another runner", () => {
+    const step = (index: number, runsOn: string[], parallelGroup?: number) => ({ index, runsOn, manual: false, parallelGroup }) as unknown as Plan["steps"][number];
+    const plan = { steps: [step(0, ["self.hosted", "Linux"]), step(1, ["linux"]), step(2, ["gpu"], 0), step(3, ["large"], 0), step(4, [])] } as unknown as Plan;
+    assert.equal(jobRunsOn(plan, 0), JSON.stringify(["linux", "self.hosted"]));
+    assert.equal(jobRunsOn(plan, 2), JSON.stringify(["gpu", "large"]), "a parallel group runs on one runner: the union of its steps");
+    assert.equal(jobRunsOn(plan, 4), null);
     assert.equal(jobRunsOn(null, 0), null);
+    const first = jobRunsOn(plan, 0);
+    assert.equal(needsAnotherRunner(first, plan, 1), false, "fewer labels: the same runner goes on");
+    assert.equal(needsAnotherRunner(first, plan, 2), true);
+    assert.equal(needsAnotherRunner(jobRunsOn(plan, 2), plan, 4), false);
   });
 });

@@ -103,6 +103,42 @@ describe("runner labels (runs-on) with two remote runners", function () {
     assert.match(await stepLog(server, gpuBuild.id, 0), /on-gpu/);
   });
 
+  it("a build whose steps need different labels runs each on a runner having them: the job ends before the step that needs another", async () => {
+    const w = await installWorld(bb, server, "mixed");
+    const yml = `pipelines:
+  default:
+    - step:
+        name: On gpu
+        runs-on: [self.hosted, gpu]
+        script:
+          - echo step-a
+    - step:
+        name: On arm
+        runs-on: [arm64]
+        script:
+          - echo step-b
+    - step:
+        name: Anywhere after
+        script:
+          - echo step-c
+`;
+    const commit = await push(w, yml);
+    const build = await buildReaches(server, w.applicationId, commit, ["SUCCESSFUL", "FAILED"], 40_000);
+    assert.equal(build.state, "SUCCESSFUL", `${build.stateReason}\n${runnerOutput()}`);
+    const steps = await server.storage.models.Step.findAll({ where: { buildId: build.id }, order: [["index", "ASC"]] });
+    assert.deepEqual(steps.map((st) => [st.state, st.runnerName]), [
+      ["SUCCESSFUL", "gpu-runner/box-gpu"],
+      ["SUCCESSFUL", "arm-runner/box-arm"],
+      ["SUCCESSFUL", "arm-runner/box-arm"],
+    ]);
+    const jobs = await server.storage.models.Job.findAll({ where: { buildId: build.id }, order: [["id", "ASC"]] });
+    assert.deepEqual(jobs.map((j) => [j.startStep, j.runsOn, j.state]), [
+      [0, JSON.stringify(["gpu", "self.hosted"]), "done"],
+      [1, JSON.stringify(["arm64"]), "done"],
+    ]);
+    assert.match(await stepLog(server, build.id, 1), /step-b/);
+  });
+
   it("a step no runner can take waits with the labels on its build, then fails after the queue timeout with that message", async () => {
     const w = await installWorld(bb, server, "nobody");
     const commit = await push(w, pipeline(["self.hosted", "windows", "gpu"], "echo never"));
