@@ -193,3 +193,21 @@ describe("runner labels (runs-on) with two remote runners", function () {
     assert.equal((await request(app).get("/admin/runners").set("Authorization", "Bearer anything-at-all-anything")).status, 404);
   });
 });
+
+describe("the in-process runner in the runners' listing", function () {
+  this.timeout(60_000);
+
+  it("is listed (kind in-process, its labels, version and slots) while its web process runs", async () => {
+    const server = await startTestServer({ PIPELINES_RUNNER_LABELS: "docker", PIPELINES_RUNNER_SLOTS: "3" });
+    try {
+      const out: string[] = [];
+      assert.equal(await runnersMain([], { out: (l) => out.push(l), err: () => undefined }, server.env), 0);
+      const line = out.find((l) => l.startsWith("in-process@")) ?? "";
+      assert.match(line, new RegExp(`^in-process@${os.hostname().replace(/[.]/g, "\\.")}:${process.pid}\\s+in-process\\s+docker,linux,self\\.hosted\\s+0\\.1\\.0\\s+3\\s+\\S+Z \\(\\d+ s ago\\)\\s+-$`), out.join("\n"));
+      const row = await server.storage.models.Runner.findOne({ where: { kind: "in-process" } });
+      assert.ok(row && !/^[0-9a-f]{64}$/.test(row.tokenHash), "its row holds no token hash: nothing can authenticate as it");
+    } finally {
+      await server.stop();
+    }
+  });
+});
