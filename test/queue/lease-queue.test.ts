@@ -5,6 +5,7 @@ import { claimJob, extendLease } from "../../src/queue/lease-queue";
 import { jobRunsOn, needsAnotherRunner, runnerLabels } from "../../src/queue/job-labels";
 import type { Plan } from "../../src/pipelines";
 import { reapExpiredJobs } from "../../src/builds/reap-jobs";
+import { settleUnrunnableJobs } from "../../src/builds/unrunnable-jobs";
 import type { Models } from "../../src/db/models";
 
 /** The lease queue on the configured database (sqlite, or Postgres in CI's second run). */
@@ -113,5 +114,21 @@ describe("lease queue", () => {
     assert.equal(needsAnotherRunner(first, plan, 1), false, "fewer labels: the same runner goes on");
     assert.equal(needsAnotherRunner(first, plan, 2), true);
     assert.equal(needsAnotherRunner(jobRunsOn(plan, 2), plan, 4), false);
+  });
+
+  it("a label from a stranger's pipeline file is data, never SQL: the job waits saying so, then fails after the timeout", async () => {
+    await drain();
+    const owner = await tenantWithApp();
+    const hostile = ["x'); drop table jobs; --", 'q"uote'];
+    const jobId = await queueJob(owner, JSON.stringify(hostile.sort()));
+    assert.equal(await claimJob(models, "r", 30_000, 10, runnerLabels(["gpu"], "linux")), null);
+    assert.equal(await settleUnrunnableJobs(server.engine.ctx, 60_000), 0);
+    const job = await models.Job.findByPk(jobId);
+    let build = await models.Build.findByPk(job?.buildId);
+    assert.equal(build?.stateReason, `waiting: no runner with labels ${hostile.join(", ")}`);
+    assert.equal(await settleUnrunnableJobs(server.engine.ctx, 60_000, new Date(Date.now() + 61_000)), 1);
+    build = await models.Build.findByPk(job?.buildId);
+    assert.equal(build?.state, "FAILED");
+    assert.equal(await models.Job.count({ where: { id: jobId, state: "done" } }), 1, "the jobs table is still there");
   });
 });
