@@ -14,7 +14,7 @@ import { DEFAULT_LEASE_MS, JobService } from "./job-service";
 import { reapExpiredJobs } from "./reap-jobs";
 import { settleUnrunnableJobs } from "./unrunnable-jobs";
 import { runnerLabels } from "../queue/job-labels";
-import { registerInProcessRunner, touchRunner, unregisterRunner } from "../runner/runner-registry";
+import { registerInProcessRunner, RUNNER_RECENT_MS, touchRunner, unregisterRunner } from "../runner/runner-registry";
 import { LAST_SEEN_RESOLUTION_MS } from "../runner/runner-tokens";
 import { RUNNER_VERSION } from "../runner/runner-version";
 import { nextStatusDue, postDueStatuses } from "./status-poster";
@@ -118,6 +118,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     return retry ? retry - Date.now() : undefined;
   });
   let inProcessRunner: { id: number; seenAt: number } | null = null;
+  const engineStarted = Date.now();
   const reaper = backgroundLoop("lease reaper", log, Math.min(pollMs * 5, Math.max(250, leaseMs / 2)), async () => {
     await reapExpiredJobs(ctx);
     // The in-process runner is alive as long as its web process is: it is seen at each tick (at most every 30 s).
@@ -126,7 +127,8 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
       await touchRunner(models, inProcessRunner.id);
     }
     // Jobs whose runs-on labels no connected runner has: the build says so, and fails after the queue timeout.
-    await settleUnrunnableJobs(ctx, config.queueTimeoutMs);
+    // After a restart the runners need a moment to be seen again: nothing fails for want of one before that.
+    await settleUnrunnableJobs(ctx, config.queueTimeoutMs, new Date(), engineStarted + Math.min(RUNNER_RECENT_MS, config.queueTimeoutMs));
     // Environments still held by builds that ended while a process was stopped go to the next in line.
     await ctx.gate?.sweep();
   });

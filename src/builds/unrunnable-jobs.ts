@@ -25,9 +25,10 @@ export function formatDuration(ms: number): string {
  * `queueTimeoutMs` fails — its first step FAILED with the reason as its log, the steps after it NOT_RUN, the build
  * FAILED and a FAILED commit status. Each job is failed once across web processes (a conditional update of the
  * job from queued to done; a runner claiming it first wins). The work is per distinct label set, not per job: a
- * deep queue costs a few statements per tick. Returns the number of jobs failed.
+ * deep queue costs a few statements per tick. Nothing fails before `failFrom` (ms since the epoch): a web process
+ * that just started gives runners time to come back first. Returns the number of jobs failed.
  */
-export async function settleUnrunnableJobs(ctx: EngineContext, queueTimeoutMs: number, now = new Date()): Promise<number> {
+export async function settleUnrunnableJobs(ctx: EngineContext, queueTimeoutMs: number, now = new Date(), failFrom = 0): Promise<number> {
   const { models } = ctx;
   const sets = (await models.Job.findAll({ where: { state: "queued", runsOn: { [Op.ne]: null } }, attributes: ["runsOn"], group: ["runsOn"], raw: true })) as Array<{ runsOn: string }>;
   if (sets.length === 0) return 0;
@@ -42,6 +43,7 @@ export async function settleUnrunnableJobs(ctx: EngineContext, queueTimeoutMs: n
     }
     const reason = noRunnerReason(needed);
     await models.Build.update({ stateReason: reason }, { where: { id: waitingBuilds, state: "QUEUED", [Op.or]: [{ stateReason: null }, { stateReason: { [Op.ne]: reason } }] } });
+    if (now.getTime() < failFrom) continue;
     const overdue = await models.Job.findAll({ where: { state: "queued", runsOn, updatedAt: { [Op.lte]: new Date(now.getTime() - queueTimeoutMs) } }, order: [["id", "ASC"]], limit: 100 });
     for (const job of overdue) {
       if (await failJob(ctx, job, `${reason} (none was connected within the queue timeout of ${formatDuration(queueTimeoutMs)})`)) failed++;
