@@ -21,6 +21,11 @@ import { nextStatusDue, postDueStatuses } from "./status-poster";
 import { StepSignals } from "./step-signals";
 import { deploymentGate } from "../deployments/deployment-gate";
 import { fireDueSchedules } from "../schedules/fire-schedules";
+import { FsBlobStore } from "../storage/fs-blob-store";
+import { ServerArtifacts } from "./server-artifacts";
+
+/** How often each web process looks for expired artifacts and caches. */
+const EXPIRY_EVERY_MS = 10 * 60_000;
 
 /** Deliveries stored per quarter second; "busy" above 50 (200 a second). */
 function intakeBurst(): { stored(): void; busy(): boolean } {
@@ -86,6 +91,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     log,
     concurrencyPerTenant: config.concurrencyPerTenant,
     logCapBytes: config.logCapBytes,
+    artifacts: new ServerArtifacts(models, await new FsBlobStore(config.storage.dir).open(), config.storage),
     oidc: new OidcIssuer({ models, baseUrl: config.baseUrl, now: opts.now }),
     pipelineFiles,
     notify: {
@@ -138,7 +144,12 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     const next = await fireDueSchedules(ctx);
     return next ? next.getTime() - Date.now() : undefined;
   });
-  loops.push(poster, intake, reaper, schedules);
+  // Expired artifacts and caches: every web process looks; each row is removed by the one whose DELETE removed it.
+  const expiry = backgroundLoop("artifact expiry", log, EXPIRY_EVERY_MS, async () => {
+    const removed = await ctx.artifacts.expire();
+    if (removed.artifacts || removed.caches) log.info("expired artifacts and caches removed", removed);
+  });
+  loops.push(poster, intake, reaper, schedules, expiry);
 
   if (config.inProcessRunner) {
     const name = `in-process@${os.hostname()}:${process.pid}`;

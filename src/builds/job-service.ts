@@ -1,9 +1,10 @@
+import type { Readable } from "node:stream";
 import { Op } from "sequelize";
 import type { Application, Build, Job, Tenant } from "../db/models";
 import { ForgeUnavailableError } from "../forges/forge";
 import type { Plan } from "../pipelines";
 import { claimJob, extendLease } from "../queue/lease-queue";
-import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "../runner/runner-protocol";
+import { LeaseLostError, type ArtifactRef, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "../runner/runner-protocol";
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
@@ -25,6 +26,11 @@ function failureReason(name: string, state: string, exitCode: number | null, pla
   }
   if (state === "STOPPED") return `step "${name}" was stopped`;
   return exitCode === null ? `step "${name}" failed` : `step "${name}" failed with exit code ${exitCode}`;
+}
+
+/** The builds whose artifacts a build's steps get: its own, and for a redeploy its original's. */
+export function artifactBuilds(build: Build): number[] {
+  return build.trigger === "redeploy" && build.rerunOf !== null ? [build.id, build.rerunOf] : [build.id];
 }
 
 /**
@@ -118,6 +124,8 @@ export class JobService implements RunnerProtocol {
         env,
         secrets,
         logCapBytes: this.ctx.logCapBytes,
+        artifactMaxBytes: this.ctx.artifacts.settings.artifactMaxBytes,
+        cacheMaxBytes: this.ctx.artifacts.settings.cacheMaxBytes,
       };
     }
   }
@@ -165,6 +173,8 @@ export class JobService implements RunnerProtocol {
       { where: { buildId: build.id, index: stepIndex } },
     );
     if (n !== 1) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
+    // Run again (its runner was lost or shut down): what it uploaded the first time is not its result any more.
+    await this.ctx.artifacts.forgetStep(build, stepIndex);
     const answer: StepStartAnswer = { stop: false };
     if (oidcToken !== undefined) answer.oidcToken = oidcToken;
     if (decision.env && Object.keys(decision.env).length > 0) answer.env = decision.env;
@@ -349,6 +359,50 @@ export class JobService implements RunnerProtocol {
     });
     await this.ctx.gate?.settle(build);
     this.ctx.notify?.jobQueued?.();
+  }
+
+  async listArtifacts(lease: LeaseRef): Promise<ArtifactRef[]> {
+    const { build } = await this.held(lease);
+    const rows = await this.ctx.artifacts.list(build.tenantId, artifactBuilds(build));
+    return rows.filter((a) => a.type === "shared").map((a) => ({ id: a.id, buildId: a.buildId, stepIndex: a.stepIndex, name: a.name, type: a.type, size: a.size }));
+  }
+
+  async downloadArtifact(lease: LeaseRef, artifactId: number): Promise<Readable> {
+    const { build } = await this.held(lease);
+    const artifact = await this.ctx.artifacts.find(build.tenantId, artifactBuilds(build), artifactId);
+    const body = artifact && (await this.ctx.artifacts.open(artifact));
+    if (!body) throw new RangeError(`this job has no artifact ${artifactId}`);
+    return body;
+  }
+
+  async uploadArtifact(lease: LeaseRef, stepIndex: number, artifact: { name: string; type: "shared" | "scoped" }, body: Readable): Promise<{ size: number }> {
+    const { build } = await this.held(lease).catch((err: unknown) => {
+      body.destroy();
+      throw err;
+    });
+    const plan = JSON.parse(build.plan ?? "null") as Plan | null;
+    if (!plan?.steps[stepIndex] || artifact.name.length === 0 || artifact.name.length > 200 || (artifact.type !== "shared" && artifact.type !== "scoped")) {
+      body.destroy();
+      throw new RangeError(`build ${build.id} has no step ${stepIndex}, or the artifact's name or type is not one`);
+    }
+    return this.ctx.artifacts.saveArtifact(build, stepIndex, artifact.name, artifact.type, body);
+  }
+
+  async downloadCache(lease: LeaseRef, name: string): Promise<Readable | null> {
+    const { build } = await this.held(lease);
+    return this.ctx.artifacts.openCache(build, name);
+  }
+
+  async uploadCache(lease: LeaseRef, name: string, body: Readable): Promise<{ saved: boolean }> {
+    const { build } = await this.held(lease).catch((err: unknown) => {
+      body.destroy();
+      throw err;
+    });
+    if (name.length === 0 || name.length > 200) {
+      body.destroy();
+      throw new RangeError("a cache's name is 1 to 200 characters");
+    }
+    return this.ctx.artifacts.saveCache(build, name, body);
   }
 
   /** Ends a build that cannot run (no credentials to clone): FAILED with the reason, the status queued. */

@@ -47,6 +47,22 @@ export interface Config {
   forgeJwksUrl: string;
   /** How pipeline files are read: limits per file, the time one file may take, the worker threads that read them. */
   pipelineFile: PipelineFileSettings;
+  /** Artifacts and caches on the server: where they are kept, how big they may be, how long they are kept. */
+  storage: StorageSettings;
+}
+
+/** PIPELINES_STORAGE_DIR, PIPELINES_ARTIFACT_MAX_BYTES, _CACHE_MAX_BYTES, _ARTIFACT_EXPIRY_DAYS, _CACHE_EXPIRY_DAYS. */
+export interface StorageSettings {
+  /** The blob store's directory (default `<data dir>/storage`). */
+  dir: string;
+  /** Bytes of artifacts (tar.gz) one step may upload, all its artifacts together. Default 1 GiB. */
+  artifactMaxBytes: number;
+  /** Bytes of one cache (tar.gz). Default 1 GiB. */
+  cacheMaxBytes: number;
+  /** Artifacts are removed this many days after they were made. Default 14. */
+  artifactExpiryDays: number;
+  /** Caches are removed this many days after a step last restored them. Default 7. */
+  cacheExpiryDays: number;
 }
 
 /** See `src/pipelines/limits.ts` and `src/pipelines/worker/file-checker.ts`. */
@@ -209,6 +225,21 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     forgeAppId: forgeAppIdSetting(env.PIPELINES_FORGE_APP_ID ?? pipelines.forgeAppId),
     forgeJwksUrl: urlSetting("PIPELINES_FORGE_JWKS_URL", env.PIPELINES_FORGE_JWKS_URL ?? pipelines.forgeJwksUrl, "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"),
     pipelineFile: pipelineFileSettings(env, (pipelines.pipelineFile ?? {}) as Record<string, unknown>),
+    storage: storageSettings(env, (pipelines.storage ?? {}) as Record<string, unknown>, dataDir, cwd),
+  };
+}
+
+const GIB = 1024 * 1024 * 1024;
+
+/** See StorageSettings; also config.json `pipelines.storage.{dir, artifactMaxBytes, cacheMaxBytes, artifactExpiryDays, cacheExpiryDays}`. */
+function storageSettings(env: Env, json: Record<string, unknown>, dataDir: string, cwd: string): StorageSettings {
+  const dir = env.PIPELINES_STORAGE_DIR ?? (typeof json.dir === "string" ? json.dir : undefined);
+  return {
+    dir: dir ? path.resolve(cwd, dir) : path.join(dataDir, "storage"),
+    artifactMaxBytes: intSetting("PIPELINES_ARTIFACT_MAX_BYTES", env.PIPELINES_ARTIFACT_MAX_BYTES ?? json.artifactMaxBytes, GIB, 1024, 1024 * GIB),
+    cacheMaxBytes: intSetting("PIPELINES_CACHE_MAX_BYTES", env.PIPELINES_CACHE_MAX_BYTES ?? json.cacheMaxBytes, GIB, 1024, 1024 * GIB),
+    artifactExpiryDays: intSetting("PIPELINES_ARTIFACT_EXPIRY_DAYS", env.PIPELINES_ARTIFACT_EXPIRY_DAYS ?? json.artifactExpiryDays, 14, 1, 3650),
+    cacheExpiryDays: intSetting("PIPELINES_CACHE_EXPIRY_DAYS", env.PIPELINES_CACHE_EXPIRY_DAYS ?? json.cacheExpiryDays, 7, 1, 3650),
   };
 }
 

@@ -1,5 +1,4 @@
 import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
 import type { ExecutorSettings } from "../config/executor-settings";
 import type { Logger } from "../log/logger";
 import { createExecutor } from "./executors/create-executor";
@@ -14,8 +13,6 @@ export interface RunnerOptions {
   name: string;
   workDir: string;
   stateDir: string;
-  /** Caches kept on this runner, per application. Default: `caches` beside `workDir`. */
-  cacheDir?: string;
   log: Logger;
   /** How often to ask for work when nothing wakes the runner. Default 1 s. */
   pollMs?: number;
@@ -84,7 +81,6 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
             spec,
             executor,
             slot: index,
-            cacheDir: o.cacheDir ?? join(dirname(o.workDir), "caches"),
             graceMs: o.graceMs,
             shutdown: shutdown.signal,
             onError: (e) => o.log.warn("runner error", { error: String(e) }),

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { CloneAccess } from "../forges/forge";
 import type { Plan } from "../pipelines";
 
@@ -31,6 +32,10 @@ export interface JobSpec {
   /** Values masked in the log (secured variables, the clone credentials). */
   secrets: string[];
   logCapBytes: number;
+  /** Bytes of artifacts (tar.gz) a step may upload, all together; absent from an older server: no cap said. */
+  artifactMaxBytes?: number;
+  /** Bytes of one cache (tar.gz). */
+  cacheMaxBytes?: number;
 }
 
 /** How a step ended, as the runner reports it. */
@@ -114,6 +119,26 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** An upload went past its cap (artifacts per step, or one cache): nothing of it was kept; the message says which. */
+export class OverCapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OverCapError";
+  }
+}
+
+/** An artifact a job's steps may get (the build's own, or for a redeploy its original's). */
+export interface ArtifactRef {
+  id: number;
+  /** The build that made it: the job's own, or its `artifactsOf`. */
+  buildId: number;
+  stepIndex: number;
+  name: string;
+  type: "shared" | "scoped";
+  /** Bytes of its tar.gz. */
+  size: number;
+}
+
 /**
  * What a runner may ask of the server. The in-process runner calls the server's implementation directly; a
  * remote runner calls the same methods over the runner API (HTTP with a runner token). Every call about a job
@@ -147,4 +172,17 @@ export interface RunnerProtocol {
    * once, without counting as a lost runner.
    */
   release(lease: LeaseRef): Promise<void>;
+  /** The shared artifacts the job's steps may get: of its build (or, for a redeploy, of `artifactsOf`). */
+  listArtifacts(lease: LeaseRef): Promise<ArtifactRef[]>;
+  /** One of those artifacts as a tar.gz stream; RangeError when the job may not have it (or it expired). */
+  downloadArtifact(lease: LeaseRef, artifactId: number): Promise<Readable>;
+  /**
+   * Uploads one artifact of a step (a tar.gz stream, read once). OverCapError when the step's artifacts together go
+   * past the service's cap: nothing of it is kept.
+   */
+  uploadArtifact(lease: LeaseRef, stepIndex: number, artifact: { name: string; type: "shared" | "scoped" }, body: Readable): Promise<{ size: number }>;
+  /** A saved cache of the job's application (a tar.gz stream), or null when none of that name is saved. */
+  downloadCache(lease: LeaseRef, name: string): Promise<Readable | null>;
+  /** Saves a cache of the job's application unless one of that name exists (`saved: false`); OverCapError past the cap. */
+  uploadCache(lease: LeaseRef, name: string, body: Readable): Promise<{ saved: boolean }>;
 }
