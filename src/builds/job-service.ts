@@ -8,6 +8,7 @@ import { LeaseLostError, type ArtifactRef, type JobSpec, type LeaseRef, type Run
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
+import { jobRunsOnOf, needsAnotherRunner, parseRunsOn, SELF_HOSTED } from "../queue/job-labels";
 
 export const DEFAULT_LEASE_MS = 30_000;
 const FINAL = ["SUCCESSFUL", "FAILED", "STOPPED", "SKIPPED"];
@@ -56,10 +57,11 @@ export class JobService implements RunnerProtocol {
     return { tenant, app };
   }
 
-  async claim(runnerName: string): Promise<JobSpec | null> {
+  /** `labels` absent (a runner that does not say): `self.hosted` only, so it takes no job asking for more. */
+  async claim(runnerName: string, labels: string[] = [SELF_HOSTED]): Promise<JobSpec | null> {
     const { models } = this.ctx;
     for (;;) {
-      const job = await claimJob(models, runnerName, this.leaseMs, this.ctx.concurrencyPerTenant);
+      const job = await claimJob(models, runnerName, this.leaseMs, this.ctx.concurrencyPerTenant, labels);
       if (!job) return null;
       const lease = { jobId: job.id, leaseToken: job.leaseToken ?? "" };
       const build = await models.Build.findByPk(job.buildId);
@@ -88,7 +90,8 @@ export class JobService implements RunnerProtocol {
       const vars = await models.ApplicationVariable.findAll({ where: { applicationId: app.id, tenantId: tenant.id } });
       const { env, secrets } = stepEnvironment(app, build, vars);
       // A build resumed after a manual step: its earlier steps' output variables reach the steps still to run.
-      for (const earlier of await models.Step.findAll({ where: { buildId: build.id, index: { [Op.lt]: job.startStep } }, order: [["index", "ASC"]] })) {
+      const earlierSteps = job.startStep > 0 ? await models.Step.findAll({ where: { buildId: build.id, index: { [Op.lt]: job.startStep } }, order: [["index", "ASC"]] }) : [];
+      for (const earlier of earlierSteps) {
         if (earlier.outputVariables) Object.assign(env, JSON.parse(earlier.outputVariables) as Record<string, string>);
       }
       if (clone?.extraHeader) secrets.push(clone.extraHeader.replace(/^Authorization:\s*\S+\s+/i, ""));
@@ -147,6 +150,8 @@ export class JobService implements RunnerProtocol {
     if (FINAL.includes(build.state)) return { stop: true };
     const plan = JSON.parse(build.plan ?? "null") as Plan | null;
     const step = plan?.steps[stepIndex];
+    // A later step that needs a label this job's runner may lack (runs-on): the job ends before it (see jobFinished).
+    if (step && stepIndex > job.startStep && needsAnotherRunner(job.runsOn, plan, stepIndex)) return { stop: false, gate: "wait" };
     const decision = step && this.ctx.gate ? await this.ctx.gate.stepStarting(build, step, step.parallelGroup !== undefined) : { kind: "run" as const };
     if (decision.kind === "wait" || decision.kind === "pause") return { stop: false, gate: "wait" };
     if (decision.kind === "refused" || decision.kind === "failed") {
@@ -281,17 +286,24 @@ export class JobService implements RunnerProtocol {
       }
       const url = this.ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build);
       // The job stopped before a step the gate holds back (its environment is busy, or it needs an admin).
-      const gated = !failed && pausedAt !== undefined && steps[pausedAt]?.state === "PENDING" && this.ctx.gate ? await this.ctx.gate.pausedStep(build, pausedAt, tx) : null;
+      // The job stopped before a step that needs other runner labels: that step starts a new job, for such a runner.
+      const relabelled = !failed && pausedAt !== undefined && pausedAt > job.startStep && steps[pausedAt]?.state === "PENDING" && !steps[pausedAt].manual && needsAnotherRunner(job.runsOn, plan, pausedAt);
+      const gated = !failed && !relabelled && pausedAt !== undefined && steps[pausedAt]?.state === "PENDING" && this.ctx.gate ? await this.ctx.gate.pausedStep(build, pausedAt, tx) : null;
       if (failed) {
         const reason = failureReason(failed.name, failed.state, failed.exitCode, plan, failed.index);
         await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING", "RUNNING"] } }, transaction: tx });
         await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
         await queueCommitStatus(models, build, app.repository, url, "FAILED", reason + testsFailed, tx);
+      } else if (relabelled && pausedAt !== undefined) {
+        const runsOn = jobRunsOnOf(build.plan, pausedAt);
+        await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued", runsOn }, { transaction: tx });
+        await build.update({ state: "QUEUED", stateReason: null }, { transaction: tx });
+        await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", `step "${steps[pausedAt].name}" waits for a runner with labels ${parseRunsOn(runsOn).join(", ")}`, tx);
       } else if (gated && pausedAt !== undefined) {
         const waiting = steps[pausedAt];
         if (gated.kind === "granted") {
           // What it waited for freed while its job was ending: it starts at once, in a new job.
-          await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued" }, { transaction: tx });
+          await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued", runsOn: jobRunsOnOf(build.plan, pausedAt) }, { transaction: tx });
           await build.update({ state: "QUEUED", stateReason: null }, { transaction: tx });
           await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", `starting the step "${waiting.name}"`, tx);
         } else if (gated.kind === "waiting") {

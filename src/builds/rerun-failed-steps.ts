@@ -5,6 +5,7 @@ import { manualBuildKey } from "./build-key";
 import { queueCommitStatus } from "./commit-status";
 import { allocateBuildNumber } from "./create-build";
 import type { EngineContext } from "./engine-context";
+import { jobRunsOnOf } from "../queue/job-labels";
 
 export type RerunFailedResult =
   | { outcome: "built"; build: Build; reused: number; from: number }
@@ -109,7 +110,7 @@ export async function rerunFailedSteps(ctx: EngineContext, tenant: Tenant, app: 
       }
     }
     await ctx.artifacts.reuse(original, b, steps.filter((s) => s.index < start).map((s) => s.index), tx);
-    await models.Job.create({ tenantId: tenant.id, buildId: b.id, startStep: start, state: "queued" }, { transaction: tx });
+    await models.Job.create({ tenantId: tenant.id, buildId: b.id, startStep: start, state: "queued", runsOn: jobRunsOnOf(original.plan, start) }, { transaction: tx });
     await queueCommitStatus(models, b, app.repository, forge.buildPageUrl(tenant, app.repository, b), "INPROGRESS", `re-running the failed steps of #${original.number}`, tx);
     return b;
   });

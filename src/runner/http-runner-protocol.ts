@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { retryPolicy, type CallOutcome } from "../http/retry-policy";
-import { LeaseLostError, OverCapError, type ArtifactRef, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "./runner-protocol";
+import { LeaseLostError, OverCapError, type ArtifactRef, type JobSpec, type LeaseRef, type RunnerInfo, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "./runner-protocol";
 
 export interface HttpRunnerOptions {
   /** The web tier's base URL (its PIPELINES_BASE_URL), e.g. https://pipelines.example.com. */
@@ -93,8 +93,13 @@ export class HttpRunnerProtocol implements RunnerProtocol {
     return { name };
   }
 
-  async claim(runnerName: string): Promise<JobSpec | null> {
-    const body = await this.call({ method: "POST", path: "/runner/claim", json: { name: runnerName }, idempotent: false });
+  /** PUT /runner/me: the runner's labels, version and slots, for the server's listing of runners. */
+  async announce(info: RunnerInfo): Promise<void> {
+    await this.call({ method: "PUT", path: "/runner/me", json: { labels: info.labels, version: info.version, slots: info.slots }, idempotent: true });
+  }
+
+  async claim(runnerName: string, labels?: string[]): Promise<JobSpec | null> {
+    const body = await this.call({ method: "POST", path: "/runner/claim", json: labels ? { name: runnerName, labels } : { name: runnerName }, idempotent: false });
     if (body === null) return null;
     const spec = body as Partial<JobSpec>;
     if (!Number.isSafeInteger(spec.jobId) || typeof spec.leaseToken !== "string" || !spec.build || !spec.plan) {

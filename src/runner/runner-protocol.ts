@@ -98,6 +98,14 @@ export const MAX_FAILURE_OUTPUT = 2000;
 
 export type ReportedStepState = "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED";
 
+/** What a runner says of itself when it starts: shown in the runners' listing, and its labels decide what it may claim. */
+export interface RunnerInfo {
+  /** All its labels: those it was given plus `self.hosted` and its OS (`runnerLabels`). */
+  labels: string[];
+  version: string;
+  slots: number;
+}
+
 export interface LeaseRef {
   jobId: number;
   leaseToken: string;
@@ -137,8 +145,13 @@ export interface ArtifactRef {
  * carries its lease and throws LeaseLostError when the lease is no longer the caller's.
  */
 export interface RunnerProtocol {
-  /** The oldest job a runner may take now, leased to `runnerName`, or null when there is none. */
-  claim(runnerName: string): Promise<JobSpec | null>;
+  /**
+   * The oldest job a runner may take now, leased to `runnerName`, or null when there is none. `labels`: the runner's
+   * (with `self.hosted` and its OS); it gets only jobs whose steps' `runs-on` labels it all has.
+   */
+  claim(runnerName: string, labels?: string[]): Promise<JobSpec | null>;
+  /** The runner starts: its labels, version and slots, for the runners' listing (remote runners; optional). */
+  announce?(info: RunnerInfo): Promise<void>;
   /** Renews the lease. `stop: true` when the build was stopped (cancelled or superseded): stop the running step. */
   heartbeat(lease: LeaseRef): Promise<{ stop: boolean }>;
   /** The step starts: see StepStartAnswer for what the answer says. */

@@ -11,6 +11,7 @@ import { jobReleasePost } from "./job-release-post";
 import type { RunnerApiDeps } from "./runner-api-deps";
 import { runnerAuth } from "./runner-auth";
 import { runnerMeGet } from "./runner-me-get";
+import { runnerMePut } from "./runner-me-put";
 import { stepFinishPost } from "./step-finish-post";
 import { LOG_CHUNK_LIMIT_BYTES, stepLogPut } from "./step-log-put";
 import { stepStartPost } from "./step-start-post";
@@ -43,6 +44,7 @@ export function runnerApiRoutes(deps: RunnerApiDeps): Router {
   const json = [contentType("application/json"), express.json({ limit: "64kb" })];
   r.use(noStore, runnerAuth(deps.models));
   r.get("/me", runnerMeGet());
+  r.put("/me", json, asyncHandler(runnerMePut(deps)));
   r.post("/claim", json, asyncHandler(claimPost(deps)));
   r.post("/jobs/:jobId/heartbeat", json, asyncHandler(heartbeatPost(deps)));
   r.post("/jobs/:jobId/steps/:step/start", json, asyncHandler(stepStartPost(deps)));
