@@ -23,12 +23,23 @@
   }
 
   /** Re-reads regions of the page with the current filters (and `extra` parameters). */
+  // The build asked for last: an answer about another build (a periodic refresh of the build that was open, sent
+  // before another one was opened) is not shown when it arrives late, on a slow machine or network.
+  var newestBuild = null;
+
   function regions(names, extra) {
     var params = { repoPath: repo, region: names.join(","), branch: filters.branch, state: filters.state };
     Object.keys(extra || {}).forEach(function (k) {
       params[k] = extra[k];
     });
+    var asked = String(params.build || "");
+    if (names.indexOf("build") >= 0) newestBuild = asked;
     return P.fragment("/fragments/builds" + P.query(params)).then(function (doc) {
+      if (names.indexOf("build") >= 0 && asked !== newestBuild) {
+        names = names.filter(function (name) {
+          return name !== "build";
+        });
+      }
       names.forEach(function (name) {
         P.swap(doc, name);
         // A build is three regions: its header, its steps column and its tests.
@@ -208,6 +219,33 @@
       });
   }
 
+  /** Downloads one artifact of a step as its tar.gz (through the API, with the token, as a blob). */
+  function downloadArtifact(button) {
+    var id = button.getAttribute("data-artifact-id");
+    var label = button.getAttribute("data-artifact-name");
+    button.disabled = true;
+    P.message("Downloading the artifact " + label + "…");
+    P.download("/api/builds/" + current.build + "/artifacts/" + id + "/download")
+      .then(function (file) {
+        var a = document.createElement("a");
+        var url = URL.createObjectURL(file.blob);
+        a.href = url;
+        a.download = file.name;
+        a.hidden = true;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () {
+          URL.revokeObjectURL(url);
+        }, 10000);
+        P.message("Downloaded " + file.name + " (" + Math.max(1, Math.round(file.blob.size / 1024)) + " KB).", "success");
+      })
+      .catch(fail)
+      .then(function () {
+        button.disabled = false;
+      });
+  }
+
   // ---- tabs: Log and Tests ---------------------------------------------------------------------------------------
 
   function showTab(name, focus) {
@@ -234,9 +272,12 @@
 
   function openBuild(id, keepAddress) {
     search.value = "";
+    // From now on a refresh is about the build being opened.
+    current.build = String(id);
     return regions(["build"], { build: id })
       .then(function () {
         var build = buildView();
+        if (build && build.getAttribute("data-build-id") !== String(id)) return; // another build was opened since
         if (!build) {
           closeStream();
           current.build = null;
@@ -310,6 +351,17 @@
           });
         })
         .catch(fail);
+    } else if (action === "rerun-failed") {
+      act(el, "POST", "/api/builds/" + current.build + "/rerun-failed")
+        .then(function (build) {
+          P.message("Build #" + build.number + " started: the failed steps of #" + number() + " run again; " + (build.reused === 1 ? "1 step that passed is" : build.reused + " steps that passed are") + " reused.", "success");
+          return openBuild(build.id).then(function () {
+            return regions(["list", "chart"], { cursor: cursor });
+          });
+        })
+        .catch(fail);
+    } else if (action === "download-artifact") {
+      downloadArtifact(el);
     } else if (action === "run-step") {
       var name = stepName(step);
       act(el, "POST", "/api/builds/" + current.build + "/steps/" + step + "/run")

@@ -64,6 +64,9 @@
     });
   }
 
+  // The page's other script (environments-settings.js, loaded after this one) calls the API the same way.
+  window.PipelinesConfigure = { api: api };
+
   function show(el, text, kind) {
     el.textContent = text;
     el.className = el.className.replace(/\s*configure-(ok|error)\b/g, "") + (kind ? " configure-" + kind : "");

@@ -7,50 +7,10 @@
   var section = document.getElementById("environments-settings");
   var root = document.getElementById("configure");
   if (!section || !root) return;
-  var baseUrl = root.getAttribute("data-base-url") || "";
-  var session = document.body.getAttribute("data-auth") === "session";
-  var tenant = document.body.getAttribute("data-tenant") || "";
-  var forge = document.body.getAttribute("data-auth") === "forge" && !!window.PipelinesForge;
-
-  function token() {
-    if (session) return Promise.resolve("");
-    return new Promise(function (resolve, reject) {
-      if (typeof AP === "undefined" || !AP.context || typeof AP.context.getToken !== "function") return reject(new Error("This page must be opened inside Bitbucket."));
-      AP.context.getToken(function (t) {
-        if (t) resolve(t);
-        else reject(new Error("Bitbucket gave no token; reload the page."));
-      });
-    });
-  }
-
+  /** Calls the app's API as configure.js does (context token, session or Forge); resolves with the answer's JSON. */
   function api(method, path, body) {
-    if (forge) {
-      return window.PipelinesForge.invoke({ path: "/forge/ui" + path, method: method, body: body }).then(function (r) {
-        var json = r.body === undefined ? null : r.body;
-        if (r.status >= 400) throw new Error((json && json.error) || "The request failed (HTTP " + r.status + ").");
-        return json;
-      });
-    }
-    return token().then(function (t) {
-      var init = session
-        ? { method: method, credentials: "same-origin", headers: { "X-Pipelines-Tenant": tenant, Accept: "application/json" } }
-        : { method: method, headers: { Authorization: "JWT " + t, Accept: "application/json" } };
-      if (body !== undefined) {
-        init.headers["Content-Type"] = "application/json";
-        init.body = JSON.stringify(body);
-      }
-      return fetch(baseUrl + path, init).then(function (res) {
-        return res.text().then(function (text) {
-          var json;
-          try {
-            json = text ? JSON.parse(text) : null;
-          } catch {
-            json = null;
-          }
-          if (!res.ok) throw new Error((json && json.error) || "The request failed (HTTP " + res.status + ").");
-          return json;
-        });
-      });
+    return window.PipelinesConfigure.api(method, path, body).then(function (r) {
+      return r.body;
     });
   }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system programs Pipelines needs when they are missing: git (checkouts; the test stand-in's
-# git http-backend), bash (step scripts), procps (process checks), the OpenSSH client (checkouts over SSH, host
-# keys), and what the sandbox executor isolates steps with: bubblewrap (namespaces), slirp4netns and iproute2 (a
-# step's own network), e2fsprogs (a size-capped filesystem per job), util-linux (setpriv, nsenter, mount).
+# git http-backend), git-lfs (`clone: lfs: true`), bash (step scripts), procps (process checks), the OpenSSH client
+# (checkouts over SSH, host keys), and what the sandbox executor isolates steps with: bubblewrap (namespaces),
+# slirp4netns and iproute2 (a step's own network), e2fsprogs (a size-capped filesystem per job), util-linux (setpriv,
+# nsenter, mount, flock, unshare).
 # With `tests` it also installs what only the tests use: openssh-server (the Bitbucket Server stand-in runs a real
 # sshd), chromium (the browser tests drive Debian's chromium through playwright-core, which downloads no browser),
 # and for the container executor's tests podman with runc and catatonit, and busybox-static (test images are made
@@ -12,6 +13,7 @@ set -euo pipefail
 
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v git-lfs >/dev/null 2>&1 || need+=(git-lfs)
 command -v bash >/dev/null 2>&1 || need+=(bash)
 command -v ps >/dev/null 2>&1 || need+=(procps)
 [ -x /usr/lib/git-core/git-http-backend ] || [ -x "$(git --exec-path 2>/dev/null)/git-http-backend" ] || need+=(git)

@@ -31,6 +31,8 @@ import { deploymentsRoutes } from "./web/api/deployments-routes";
 import { contextToken } from "./web/api/context-token";
 import { sshKeyBitbucketPost } from "./web/api/ssh-key-bitbucket-post";
 import { runnerApiRoutes } from "./web/runner-api/runner-api-routes";
+import { adminAuth } from "./web/admin/admin-auth";
+import { adminRunnersGet } from "./web/admin/admin-runners-get";
 import { oidcRoutes } from "./web/oidc/oidc-routes";
 import { panelFragmentGet } from "./web/pages/panel-fragment-get";
 import { buildsFragmentGet } from "./web/pages/builds-fragment-get";
@@ -212,6 +214,8 @@ export function createApp(deps: AppDeps): Promise<App> {
     app.post("/api/ssh-key/bitbucket", apiAuth, asyncHandler(sshKeyBitbucketPost(models, cloud)));
     // The runner API: remote runners (`npm run runner`), authenticated with a runner token.
     app.use("/runner", runnerApiRoutes({ models, jobs: deps.engine.jobs, log }));
+    // The service administrator's list of runners, behind PIPELINES_ADMIN_TOKEN (absent: 404).
+    app.get("/admin/runners", adminAuth(config.adminToken), asyncHandler(adminRunnersGet(config.baseUrl, models)));
     // OpenID Connect issuers of step tokens (one per workspace): discovery and JWKS, public by design.
     app.use(oidcRoutes(deps.engine.ctx.oidc));
     app.get("/healthz", (_req, res) => void res.json({ ok: true }));

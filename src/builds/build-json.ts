@@ -17,6 +17,8 @@ export interface StepJson {
   /** How the runner isolated it (`sandbox`, `container`, `host` = none) and which runner; null before it started. */
   executor: string | null;
   runner: string | null;
+  /** "Re-run failed steps": the build (id) whose result this step took over instead of running; null when it ran. */
+  reusedFrom: number | null;
 }
 
 /** A build as a list shows it: everything but its steps. */
@@ -72,6 +74,7 @@ export function stepJson(step: Step): StepJson {
     logBytes: step.logBytes,
     executor: step.executor ?? null,
     runner: step.runnerName ?? null,
+    reusedFrom: step.reusedFrom ?? null,
   };
 }
 

@@ -5,6 +5,7 @@ import { DEFAULT_PIPELINE_FILE, formatDiagnostic, type Plan, type Trigger } from
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { supersedeOlderBuilds } from "./stop-build";
+import { jobRunsOn } from "../queue/job-labels";
 
 /** What to build: the ref and commit, what started it, and the key that makes it unique. */
 export interface BuildTarget {
@@ -177,7 +178,7 @@ export async function createBuild(ctx: EngineContext, tenant: Tenant, app: Appli
         pipeline.plan.steps.map((s) => ({ tenantId: tenant.id, buildId: b.id, index: s.index, name: s.name, state: "PENDING" as const, manual: s.manual, deployment: s.deployment ?? null })),
         { transaction: tx },
       );
-      await models.Job.create({ tenantId: tenant.id, buildId: b.id, startStep: 0, state: "queued" }, { transaction: tx });
+      await models.Job.create({ tenantId: tenant.id, buildId: b.id, startStep: 0, state: "queued", runsOn: jobRunsOn(pipeline.plan, 0) }, { transaction: tx });
       await queueCommitStatus(models, b, app.repository, forge.buildPageUrl(tenant, app.repository, b), "INPROGRESS", "queued", tx);
       if (app.autoCancel && (target.trigger === "push" || target.trigger === "pull-request")) await supersedeOlderBuilds(ctx, tenant, app, b, tx);
       return b;

@@ -3,6 +3,7 @@ import type { ForgeFor } from "../forges/forge-for";
 import type { Logger } from "../log/logger";
 import type { OidcIssuer } from "../oidc/oidc-issuer";
 import type { PipelineFileCheck } from "../pipelines";
+import type { ServerArtifacts } from "./server-artifacts";
 import type { StepGate } from "./step-gate";
 
 /** What the build engine's parts share: the database, the forges, the log, and the limits from configuration. */
@@ -14,6 +15,8 @@ export interface EngineContext {
   concurrencyPerTenant: number;
   /** Bytes of log stored per step. */
   logCapBytes: number;
+  /** Artifacts and caches on the server (rows and blobs), with their caps and expiry. */
+  artifacts: ServerArtifacts;
   /** Signs the OIDC tokens of steps that ask for one (`oidc: true`). */
   oidc: OidcIssuer;
   /** Reads pipeline files (hostile input) off the event loop, within limits and a time budget. */

@@ -12,10 +12,20 @@ import { backgroundLoop, type BackgroundLoop } from "./background-loop";
 import type { EngineContext } from "./engine-context";
 import { DEFAULT_LEASE_MS, JobService } from "./job-service";
 import { reapExpiredJobs } from "./reap-jobs";
+import { settleUnrunnableJobs } from "./unrunnable-jobs";
+import { runnerLabels } from "../queue/job-labels";
+import { registerInProcessRunner, RUNNER_RECENT_MS, touchRunner, unregisterRunner } from "../runner/runner-registry";
+import { LAST_SEEN_RESOLUTION_MS } from "../runner/runner-tokens";
+import { RUNNER_VERSION } from "../runner/runner-version";
 import { nextStatusDue, postDueStatuses } from "./status-poster";
 import { StepSignals } from "./step-signals";
 import { deploymentGate } from "../deployments/deployment-gate";
 import { fireDueSchedules } from "../schedules/fire-schedules";
+import { FsBlobStore } from "../storage/fs-blob-store";
+import { ServerArtifacts } from "./server-artifacts";
+
+/** How often each web process looks for expired artifacts and caches. */
+const EXPIRY_EVERY_MS = 10 * 60_000;
 import type { ServiceMetrics } from "../metrics/service-metrics";
 
 /** Deliveries stored per quarter second; "busy" above 50 (200 a second). */
@@ -84,6 +94,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     log,
     concurrencyPerTenant: config.concurrencyPerTenant,
     logCapBytes: config.logCapBytes,
+    artifacts: new ServerArtifacts(models, await new FsBlobStore(config.storage.dir).open(), config.storage),
     oidc: new OidcIssuer({ models, baseUrl: config.baseUrl, now: opts.now }),
     pipelineFiles,
     notify: {
@@ -126,8 +137,18 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     const retry = processor.nextRetryAt();
     return retry ? retry - Date.now() : undefined;
   });
+  let inProcessRunner: { id: number; seenAt: number } | null = null;
+  const engineStarted = Date.now();
   const reaper = backgroundLoop("lease reaper", log, Math.min(pollMs * 5, Math.max(250, leaseMs / 2)), async () => {
     await reapExpiredJobs(ctx);
+    // The in-process runner is alive as long as its web process is: it is seen at each tick (at most every 30 s).
+    if (inProcessRunner && Date.now() - inProcessRunner.seenAt >= LAST_SEEN_RESOLUTION_MS) {
+      inProcessRunner.seenAt = Date.now();
+      await touchRunner(models, inProcessRunner.id);
+    }
+    // Jobs whose runs-on labels no connected runner has: the build says so, and fails after the queue timeout.
+    // After a restart the runners need a moment to be seen again: nothing fails for want of one before that.
+    await settleUnrunnableJobs(ctx, config.queueTimeoutMs, new Date(), engineStarted + Math.min(RUNNER_RECENT_MS, config.queueTimeoutMs));
     // Environments still held by builds that ended while a process was stopped go to the next in line.
     await ctx.gate?.sweep();
   });
@@ -137,12 +158,22 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     const next = await fireDueSchedules(ctx);
     return next ? next.getTime() - Date.now() : undefined;
   });
-  loops.push(poster, intake, reaper, schedules);
+  // Expired artifacts and caches: every web process looks; each row is removed by the one whose DELETE removed it.
+  const expiry = backgroundLoop("artifact expiry", log, EXPIRY_EVERY_MS, async () => {
+    const removed = await ctx.artifacts.expire();
+    if (removed.artifacts || removed.caches) log.info("expired artifacts and caches removed", removed);
+  });
+  loops.push(poster, intake, reaper, schedules, expiry);
 
   if (config.inProcessRunner) {
+    const name = `in-process@${os.hostname()}:${process.pid}`;
+    // Listed with the remote runners (`pipelines runners`), and counted as connected for the jobs its labels allow.
+    const row = await registerInProcessRunner(models, name, { labels: runnerLabels(config.runnerLabels), version: RUNNER_VERSION, slots: config.runnerSlots }, os.hostname());
+    inProcessRunner = { id: row.id, seenAt: Date.now() };
     runner = await startRunner({
       api: jobs,
-      name: `in-process@${os.hostname()}:${process.pid}`,
+      name,
+      labels: config.runnerLabels,
       workDir: path.join(config.dataDir, "runner", "work"),
       stateDir: path.join(config.dataDir, "runner", "state"),
       log,
@@ -165,6 +196,7 @@ export async function startEngine(config: Config, models: Models, log: Logger, o
     async stop() {
       await runner?.stop();
       await Promise.all(loops.map((l) => l.stop()));
+      if (inProcessRunner) await unregisterRunner(models, inProcessRunner.id).catch((err: Error) => log.warn("cannot remove the in-process runner from the runners", { error: err.message }));
       await pipelineFiles.close();
     },
   };

@@ -1,12 +1,14 @@
+import type { Readable } from "node:stream";
 import { Op } from "sequelize";
 import type { Application, Build, Job, Tenant } from "../db/models";
 import { ForgeUnavailableError } from "../forges/forge";
 import type { Plan } from "../pipelines";
 import { claimJob, extendLease } from "../queue/lease-queue";
-import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "../runner/runner-protocol";
+import { LeaseLostError, type ArtifactRef, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "../runner/runner-protocol";
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
 import { stepEnvironment } from "./step-environment";
+import { jobRunsOnOf, needsAnotherRunner, parseRunsOn, SELF_HOSTED } from "../queue/job-labels";
 
 export const DEFAULT_LEASE_MS = 30_000;
 const FINAL = ["SUCCESSFUL", "FAILED", "STOPPED", "SKIPPED"];
@@ -24,6 +26,11 @@ function failureReason(name: string, state: string, exitCode: number | null, pla
   }
   if (state === "STOPPED") return `step "${name}" was stopped`;
   return exitCode === null ? `step "${name}" failed` : `step "${name}" failed with exit code ${exitCode}`;
+}
+
+/** The builds whose artifacts a build's steps get: its own, and for a redeploy its original's. */
+export function artifactBuilds(build: Build): number[] {
+  return build.trigger === "redeploy" && build.rerunOf !== null ? [build.id, build.rerunOf] : [build.id];
 }
 
 /**
@@ -50,10 +57,11 @@ export class JobService implements RunnerProtocol {
     return { tenant, app };
   }
 
-  async claim(runnerName: string): Promise<JobSpec | null> {
+  /** `labels` absent (a runner that does not say): `self.hosted` only, so it takes no job asking for more. */
+  async claim(runnerName: string, labels: string[] = [SELF_HOSTED]): Promise<JobSpec | null> {
     const { models } = this.ctx;
     for (;;) {
-      const job = await claimJob(models, runnerName, this.leaseMs, this.ctx.concurrencyPerTenant);
+      const job = await claimJob(models, runnerName, this.leaseMs, this.ctx.concurrencyPerTenant, labels);
       if (!job) return null;
       const lease = { jobId: job.id, leaseToken: job.leaseToken ?? "" };
       const build = await models.Build.findByPk(job.buildId);
@@ -82,7 +90,8 @@ export class JobService implements RunnerProtocol {
       const vars = await models.ApplicationVariable.findAll({ where: { applicationId: app.id, tenantId: tenant.id } });
       const { env, secrets } = stepEnvironment(app, build, vars);
       // A build resumed after a manual step: its earlier steps' output variables reach the steps still to run.
-      for (const earlier of await models.Step.findAll({ where: { buildId: build.id, index: { [Op.lt]: job.startStep } }, order: [["index", "ASC"]] })) {
+      const earlierSteps = job.startStep > 0 ? await models.Step.findAll({ where: { buildId: build.id, index: { [Op.lt]: job.startStep } }, order: [["index", "ASC"]] }) : [];
+      for (const earlier of earlierSteps) {
         if (earlier.outputVariables) Object.assign(env, JSON.parse(earlier.outputVariables) as Record<string, string>);
       }
       if (clone?.extraHeader) secrets.push(clone.extraHeader.replace(/^Authorization:\s*\S+\s+/i, ""));
@@ -94,7 +103,7 @@ export class JobService implements RunnerProtocol {
         await job.update({ state: "done", leaseToken: null });
         continue;
       }
-      this.ctx.notify?.jobClaimed?.(plan.steps[job.startStep]?.runsOn, job.createdAt);
+      this.ctx.notify?.jobClaimed?.(parseRunsOn(job.runsOn), job.createdAt);
       return {
         ...lease,
         leaseMs: this.leaseMs,
@@ -116,6 +125,8 @@ export class JobService implements RunnerProtocol {
         env,
         secrets,
         logCapBytes: this.ctx.logCapBytes,
+        artifactMaxBytes: this.ctx.artifacts.settings.artifactMaxBytes,
+        cacheMaxBytes: this.ctx.artifacts.settings.cacheMaxBytes,
       };
     }
   }
@@ -140,6 +151,8 @@ export class JobService implements RunnerProtocol {
     if (FINAL.includes(build.state)) return { stop: true };
     const plan = JSON.parse(build.plan ?? "null") as Plan | null;
     const step = plan?.steps[stepIndex];
+    // A later step that needs a label this job's runner may lack (runs-on): the job ends before it (see jobFinished).
+    if (step && stepIndex > job.startStep && needsAnotherRunner(job.runsOn, plan, stepIndex)) return { stop: false, gate: "wait" };
     const decision = step && this.ctx.gate ? await this.ctx.gate.stepStarting(build, step, step.parallelGroup !== undefined) : { kind: "run" as const };
     if (decision.kind === "wait" || decision.kind === "pause") return { stop: false, gate: "wait" };
     if (decision.kind === "refused" || decision.kind === "failed") {
@@ -161,6 +174,8 @@ export class JobService implements RunnerProtocol {
       { where: { buildId: build.id, index: stepIndex } },
     );
     if (n !== 1) throw new RangeError(`build ${build.id} has no step ${stepIndex}`);
+    // Run again (its runner was lost or shut down): what it uploaded the first time is not its result any more.
+    await this.ctx.artifacts.forgetStep(build, stepIndex);
     const answer: StepStartAnswer = { stop: false };
     if (oidcToken !== undefined) answer.oidcToken = oidcToken;
     if (decision.env && Object.keys(decision.env).length > 0) answer.env = decision.env;
@@ -273,17 +288,24 @@ export class JobService implements RunnerProtocol {
       }
       const url = this.ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build);
       // The job stopped before a step the gate holds back (its environment is busy, or it needs an admin).
-      const gated = !failed && pausedAt !== undefined && steps[pausedAt]?.state === "PENDING" && this.ctx.gate ? await this.ctx.gate.pausedStep(build, pausedAt, tx) : null;
+      // The job stopped before a step that needs other runner labels: that step starts a new job, for such a runner.
+      const relabelled = !failed && pausedAt !== undefined && pausedAt > job.startStep && steps[pausedAt]?.state === "PENDING" && !steps[pausedAt].manual && needsAnotherRunner(job.runsOn, plan, pausedAt);
+      const gated = !failed && !relabelled && pausedAt !== undefined && steps[pausedAt]?.state === "PENDING" && this.ctx.gate ? await this.ctx.gate.pausedStep(build, pausedAt, tx) : null;
       if (failed) {
         const reason = failureReason(failed.name, failed.state, failed.exitCode, plan, failed.index);
         await models.Step.update({ state: "NOT_RUN" }, { where: { buildId: build.id, state: { [Op.in]: ["PENDING", "WAITING", "RUNNING"] } }, transaction: tx });
         await build.update({ state: "FAILED", stateReason: reason, finishedAt: new Date() }, { transaction: tx });
         await queueCommitStatus(models, build, app.repository, url, "FAILED", reason + testsFailed, tx);
+      } else if (relabelled && pausedAt !== undefined) {
+        const runsOn = jobRunsOnOf(build.plan, pausedAt);
+        await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued", runsOn }, { transaction: tx });
+        await build.update({ state: "QUEUED", stateReason: null }, { transaction: tx });
+        await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", `step "${steps[pausedAt].name}" waits for a runner with labels ${parseRunsOn(runsOn).join(", ")}`, tx);
       } else if (gated && pausedAt !== undefined) {
         const waiting = steps[pausedAt];
         if (gated.kind === "granted") {
           // What it waited for freed while its job was ending: it starts at once, in a new job.
-          await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued" }, { transaction: tx });
+          await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: pausedAt, state: "queued", runsOn: jobRunsOnOf(build.plan, pausedAt) }, { transaction: tx });
           await build.update({ state: "QUEUED", stateReason: null }, { transaction: tx });
           await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", `starting the step "${waiting.name}"`, tx);
         } else if (gated.kind === "waiting") {
@@ -339,6 +361,50 @@ export class JobService implements RunnerProtocol {
     });
     await this.ctx.gate?.settle(build);
     this.ctx.notify?.jobQueued?.();
+  }
+
+  async listArtifacts(lease: LeaseRef): Promise<ArtifactRef[]> {
+    const { build } = await this.held(lease);
+    const rows = await this.ctx.artifacts.list(build.tenantId, artifactBuilds(build));
+    return rows.filter((a) => a.type === "shared").map((a) => ({ id: a.id, buildId: a.buildId, stepIndex: a.stepIndex, name: a.name, type: a.type, size: a.size }));
+  }
+
+  async downloadArtifact(lease: LeaseRef, artifactId: number): Promise<Readable> {
+    const { build } = await this.held(lease);
+    const artifact = await this.ctx.artifacts.find(build.tenantId, artifactBuilds(build), artifactId);
+    const body = artifact && (await this.ctx.artifacts.open(artifact));
+    if (!body) throw new RangeError(`this job has no artifact ${artifactId}`);
+    return body;
+  }
+
+  async uploadArtifact(lease: LeaseRef, stepIndex: number, artifact: { name: string; type: "shared" | "scoped" }, body: Readable): Promise<{ size: number }> {
+    const { build } = await this.held(lease).catch((err: unknown) => {
+      body.destroy();
+      throw err;
+    });
+    const plan = JSON.parse(build.plan ?? "null") as Plan | null;
+    if (!plan?.steps[stepIndex] || artifact.name.length === 0 || artifact.name.length > 200 || (artifact.type !== "shared" && artifact.type !== "scoped")) {
+      body.destroy();
+      throw new RangeError(`build ${build.id} has no step ${stepIndex}, or the artifact's name or type is not one`);
+    }
+    return this.ctx.artifacts.saveArtifact(build, stepIndex, artifact.name, artifact.type, body);
+  }
+
+  async downloadCache(lease: LeaseRef, name: string): Promise<Readable | null> {
+    const { build } = await this.held(lease);
+    return this.ctx.artifacts.openCache(build, name);
+  }
+
+  async uploadCache(lease: LeaseRef, name: string, body: Readable): Promise<{ saved: boolean }> {
+    const { build } = await this.held(lease).catch((err: unknown) => {
+      body.destroy();
+      throw err;
+    });
+    if (name.length === 0 || name.length > 200) {
+      body.destroy();
+      throw new RangeError("a cache's name is 1 to 200 characters");
+    }
+    return this.ctx.artifacts.saveCache(build, name, body);
   }
 
   /** Ends a build that cannot run (no credentials to clone): FAILED with the reason, the status queued. */

@@ -1,6 +1,7 @@
 import type { Application, Build, Tenant } from "../db/models";
 import { queueCommitStatus } from "./commit-status";
 import type { EngineContext } from "./engine-context";
+import { jobRunsOnOf } from "../queue/job-labels";
 
 export type RunManualStepResult =
   | { outcome: "queued"; build: Build }
@@ -35,7 +36,7 @@ export async function runManualStep(ctx: EngineContext, tenant: Tenant, app: App
       const [builds] = await models.Build.update({ state: "QUEUED", stateReason: null }, { where: { id: build.id, state: "PAUSED" }, transaction: tx });
       const [steps] = await models.Step.update({ state: "PENDING" }, { where: { id: step.id, state: "WAITING" }, transaction: tx });
       if (builds !== 1 || steps !== 1) throw new Changed();
-      await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: index, state: "queued" }, { transaction: tx });
+      await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: index, state: "queued", runsOn: jobRunsOnOf(build.plan, index) }, { transaction: tx });
       await build.reload({ transaction: tx });
       const url = ctx.forgeFor(tenant).buildPageUrl(tenant, app.repository, build);
       await queueCommitStatus(models, build, app.repository, url, "INPROGRESS", `running the manual step "${step.name}"`, tx);

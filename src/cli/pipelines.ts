@@ -1,6 +1,7 @@
 import { main as validate } from "./validate";
 import { main as permissions } from "./permissions";
 import { main as runnerToken } from "./runner-token";
+import { main as runners } from "./runners";
 import { main as server } from "./server";
 import { main as forgeApp } from "./forge-app";
 
@@ -12,13 +13,14 @@ export const USAGE = `usage: pipelines <command> [options]        (npm run pipel
                                  the scopes Pipelines needs, and what an installation granted
   runner-token create --name <name> | list | revoke --name <name>
                                  tokens for remote runners (npm run runner -- --help)
+  runners                        runners: labels, version, slots, last heartbeat, current jobs
   server add | list | repos | remove | enable | disable | reset-host-key
                                  Bitbucket Server / Data Center connections
   forge manifest --app-id <id> --base-url <https URL>
                                  the Forge app to deploy (forge/build/: manifest, Custom UI)
   help                           this list`;
 
-export const COMMANDS = ["validate", "permissions", "runner-token", "server", "forge", "help"];
+export const COMMANDS = ["validate", "permissions", "runner-token", "runners", "server", "forge", "help"];
 
 /** The `pipelines` command: one entry point for the project's command-line tools. */
 export async function main(argv: string[]): Promise<number> {
@@ -30,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
       return permissions(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     case "runner-token":
       return runnerToken(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
+    case "runners":
+      return runners(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     case "server":
       return server(rest, { out: (l) => console.log(l), err: (l) => console.error(l) });
     case "forge":

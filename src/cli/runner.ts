@@ -1,5 +1,5 @@
 /**
- * `npm run runner -- --server URL [--name N] [--work-dir DIR] [--state-dir DIR]`
+ * `npm run runner -- --server URL [--name N] [--labels a,b] [--work-dir DIR] [--state-dir DIR]`
  *
  * A runner on any machine: claims jobs from the web tier over the runner API and runs them. It needs the server's
  * URL and a runner token (`npm run pipelines -- runner-token create --name N`), never database credentials.
@@ -25,13 +25,16 @@ import { HttpRunnerProtocol, RunnerUnauthorizedError } from "../runner/http-runn
 import { readBootId, readProcStat } from "../runner/proc-stat";
 import { startRunner, type RunningRunner } from "../runner/runner-loop";
 import { RUNNER_NAME, RUNNER_TOKEN } from "../runner/runner-tokens";
+import { checkLabels, RunnerInfoError } from "../runner/runner-registry";
 
-export const USAGE = `usage: npm run runner -- --server <url> [--name <name>] [--work-dir <dir>] [--state-dir <dir>] [--slots <n>]
+export const USAGE = `usage: npm run runner -- --server <url> [--name <name>] [--labels <a,b>] [--work-dir <dir>] [--state-dir <dir>] [--slots <n>]
                       [--token-file <file> | --token <token>] [--poll-ms <ms>] [--grace-ms <ms>]
   The runner token comes from PIPELINES_RUNNER_TOKEN (recommended) or --token-file (recommended), or --token
   (accepted, but other users of this machine can read a command line). Create one on the server with
   npm run pipelines -- runner-token create --name <name>
   --name       what the server calls this runner (default: the host name)
+  --labels     its labels, comma-separated (e.g. linux,gpu); it also has self.hosted and its OS. It takes only
+               steps whose runs-on labels it all has
   --work-dir   where build workspaces are made (default ~/.pipelines-runner/<name>/work)
   --state-dir  where running steps are recorded, so a restart stops what a crash left (default ~/.pipelines-runner/<name>/state)
   --slots      jobs run at once (default 1)`;
@@ -47,13 +50,15 @@ export interface RunnerArgs {
   pollMs?: number;
   graceMs?: number;
   slots?: number;
+  /** `--labels`, checked (it also has `self.hosted` and its OS). */
+  labels: string[];
   /** From PIPELINES_EXECUTOR and the step limits in the environment. */
   executor: ExecutorSettings;
 }
 
 export class UsageError extends Error {}
 
-const VALUE_OPTIONS = new Set(["--server", "--token", "--token-file", "--name", "--work-dir", "--state-dir", "--poll-ms", "--grace-ms", "--slots"]);
+const VALUE_OPTIONS = new Set(["--server", "--token", "--token-file", "--name", "--work-dir", "--state-dir", "--poll-ms", "--grace-ms", "--slots", "--labels"]);
 
 /** Reads the command line and the environment; throws UsageError naming what to fix. */
 export function parseRunnerArgs(argv: string[], env: Record<string, string | undefined>, warn: (line: string) => void = () => undefined): RunnerArgs {
@@ -100,6 +105,13 @@ export function parseRunnerArgs(argv: string[], env: Record<string, string | und
   const home = os.homedir();
   const root = home ? path.join(home, ".pipelines-runner", name) : path.resolve("runner-data", name);
   const slots = intOption(opts, "--slots", 1, 64);
+  let labels: string[];
+  try {
+    labels = checkLabels((opts.get("--labels") ?? "").split(","));
+  } catch (err) {
+    if (err instanceof RunnerInfoError) throw new UsageError(`--labels: ${err.message}`);
+    throw err;
+  }
   let executor: ExecutorSettings;
   try {
     executor = loadExecutorSettings(env, slots ?? 1);
@@ -117,6 +129,7 @@ export function parseRunnerArgs(argv: string[], env: Record<string, string | und
     pollMs: msOption(opts, "--poll-ms", 50, 60_000),
     graceMs: msOption(opts, "--grace-ms", 0, 600_000),
     slots,
+    labels,
     executor,
   };
 }
@@ -207,7 +220,7 @@ export async function startRemoteRunner(args: RunnerArgs, log: Logger, onUnautho
     const { name: registered } = await api.whoAmI();
     const from = { env: "PIPELINES_RUNNER_TOKEN", file: "--token-file", argv: "--token" }[args.tokenSource];
     log.info(`runner starting (its token from ${from})`, { server: args.server, registeredAs: registered, workDir: args.workDir, stateDir: args.stateDir });
-    const runner = await startRunner({ api, name: args.name, workDir: args.workDir, stateDir: args.stateDir, log, pollMs: args.pollMs, graceMs: args.graceMs, slots: args.slots, executor: args.executor, inProcess: false });
+    const runner = await startRunner({ api, name: args.name, workDir: args.workDir, stateDir: args.stateDir, log, pollMs: args.pollMs, graceMs: args.graceMs, slots: args.slots, labels: args.labels, executor: args.executor, inProcess: false });
     let stopping: Promise<void> | null = null;
     return {
       runner,

@@ -29,6 +29,12 @@ export interface Config {
   runnerSlots: number;
   /** How the in-process runner isolates steps. */
   executor: ExecutorSettings;
+  /** Labels of the in-process runner (PIPELINES_RUNNER_LABELS), besides `self.hosted` and its OS. */
+  runnerLabels: string[];
+  /** A job no connected runner can take (its `runs-on` labels) fails after waiting this long (PIPELINES_QUEUE_TIMEOUT). */
+  queueTimeoutMs: number;
+  /** Bearer token of the administrator's pages (`/admin/…`: the runners); null: those pages are off (404). */
+  adminToken: string | null;
   /** The raw config.json, handed to ACE. */
   aceConfig: Record<string, unknown>;
   /** The OAuth consumer ("Connect Bitbucket"), or null when none is configured. The secret is never logged. */
@@ -42,8 +48,24 @@ export interface Config {
   forgeJwksUrl: string;
   /** How pipeline files are read: limits per file, the time one file may take, the worker threads that read them. */
   pipelineFile: PipelineFileSettings;
+  /** Artifacts and caches on the server: where they are kept, how big they may be, how long they are kept. */
+  storage: StorageSettings;
   /** Who may read /metrics: a bearer token, a separate port, or nobody (see metrics-settings.ts). */
   metrics: MetricsSettings;
+}
+
+/** PIPELINES_STORAGE_DIR, PIPELINES_ARTIFACT_MAX_BYTES, _CACHE_MAX_BYTES, _ARTIFACT_EXPIRY_DAYS, _CACHE_EXPIRY_DAYS. */
+export interface StorageSettings {
+  /** The blob store's directory (default `<data dir>/storage`). */
+  dir: string;
+  /** Bytes of artifacts (tar.gz) one step may upload, all its artifacts together. Default 1 GiB. */
+  artifactMaxBytes: number;
+  /** Bytes of one cache (tar.gz). Default 1 GiB. */
+  cacheMaxBytes: number;
+  /** Artifacts are removed this many days after they were made. Default 14. */
+  artifactExpiryDays: number;
+  /** Caches are removed this many days after a step last restored them. Default 7. */
+  cacheExpiryDays: number;
 }
 
 /** See `src/pipelines/limits.ts` and `src/pipelines/worker/file-checker.ts`. */
@@ -104,6 +126,32 @@ function intSetting(name: string, raw: unknown, fallback: number, min: number, m
   const n = typeof raw === "number" ? raw : Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max} (got "${String(raw)}")`);
   return n;
+}
+
+/** A duration: seconds (`9000`), or a number with a unit `s`, `m` or `h` (`150m`, `2.5h`). */
+function durationSetting(name: string, raw: unknown, fallbackMs: number, minMs: number): number {
+  if (raw === undefined || raw === "") return fallbackMs;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/.exec(String(raw));
+  const ms = m ? Math.round(Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "s" | "m" | "h"]) : NaN;
+  if (!Number.isFinite(ms) || ms < minMs) throw new ConfigError(name, `must be a duration of at least ${minMs / 1000} s: seconds, or with a unit as in 150m or 2.5h (got "${String(raw)}")`);
+  return ms;
+}
+
+/** A comma-separated list of runner labels. */
+function labelsSetting(name: string, raw: unknown): string[] {
+  if (raw === undefined || raw === "") return [];
+  const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(",")).map((l) => l.trim().toLowerCase()).filter(Boolean);
+  const bad = list.find((l) => !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(l));
+  if (bad !== undefined) throw new ConfigError(name, `"${bad}" is not a runner label: lower-case letters, digits and . _ -, at most 64`);
+  return list;
+}
+
+/** A secret token setting: at least 24 characters, or null when unset. */
+function tokenSetting(name: string, raw: unknown): string | null {
+  if (raw === undefined || raw === "") return null;
+  const value = String(raw).trim();
+  if (value.length < 24) throw new ConfigError(name, "must be at least 24 characters (openssl rand -hex 24)");
+  return value;
 }
 
 function boolSetting(name: string, raw: unknown, fallback: boolean): boolean {
@@ -170,6 +218,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     inProcessRunner: boolSetting("PIPELINES_IN_PROCESS_RUNNER", env.PIPELINES_IN_PROCESS_RUNNER ?? pipelines.inProcessRunner, true),
     runnerSlots,
     executor: loadExecutorSettings(env, runnerSlots),
+    runnerLabels: labelsSetting("PIPELINES_RUNNER_LABELS", env.PIPELINES_RUNNER_LABELS ?? pipelines.runnerLabels),
+    queueTimeoutMs: durationSetting("PIPELINES_QUEUE_TIMEOUT", env.PIPELINES_QUEUE_TIMEOUT ?? pipelines.queueTimeout, 2.5 * 3_600_000, 1000),
+    adminToken: tokenSetting("PIPELINES_ADMIN_TOKEN", env.PIPELINES_ADMIN_TOKEN),
     aceConfig: json,
     oauth: oauthSetting(env, pipelines),
     bitbucketUrl: urlSetting("PIPELINES_BITBUCKET_URL", env.PIPELINES_BITBUCKET_URL ?? pipelines.bitbucketUrl, "https://bitbucket.org"),
@@ -177,7 +228,22 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     forgeAppId: forgeAppIdSetting(env.PIPELINES_FORGE_APP_ID ?? pipelines.forgeAppId),
     forgeJwksUrl: urlSetting("PIPELINES_FORGE_JWKS_URL", env.PIPELINES_FORGE_JWKS_URL ?? pipelines.forgeJwksUrl, "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"),
     pipelineFile: pipelineFileSettings(env, (pipelines.pipelineFile ?? {}) as Record<string, unknown>),
+    storage: storageSettings(env, (pipelines.storage ?? {}) as Record<string, unknown>, dataDir, cwd),
     metrics: loadMetricsSettings(env),
+  };
+}
+
+const GIB = 1024 * 1024 * 1024;
+
+/** See StorageSettings; also config.json `pipelines.storage.{dir, artifactMaxBytes, cacheMaxBytes, artifactExpiryDays, cacheExpiryDays}`. */
+function storageSettings(env: Env, json: Record<string, unknown>, dataDir: string, cwd: string): StorageSettings {
+  const dir = env.PIPELINES_STORAGE_DIR ?? (typeof json.dir === "string" ? json.dir : undefined);
+  return {
+    dir: dir ? path.resolve(cwd, dir) : path.join(dataDir, "storage"),
+    artifactMaxBytes: intSetting("PIPELINES_ARTIFACT_MAX_BYTES", env.PIPELINES_ARTIFACT_MAX_BYTES ?? json.artifactMaxBytes, GIB, 1024, 1024 * GIB),
+    cacheMaxBytes: intSetting("PIPELINES_CACHE_MAX_BYTES", env.PIPELINES_CACHE_MAX_BYTES ?? json.cacheMaxBytes, GIB, 1024, 1024 * GIB),
+    artifactExpiryDays: intSetting("PIPELINES_ARTIFACT_EXPIRY_DAYS", env.PIPELINES_ARTIFACT_EXPIRY_DAYS ?? json.artifactExpiryDays, 14, 1, 3650),
+    cacheExpiryDays: intSetting("PIPELINES_CACHE_EXPIRY_DAYS", env.PIPELINES_CACHE_EXPIRY_DAYS ?? json.cacheExpiryDays, 7, 1, 3650),
   };
 }
 

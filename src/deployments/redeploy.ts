@@ -8,6 +8,7 @@ import type { Plan, StepPlan } from "../pipelines";
 import { adminRefusal, type Actor } from "./actor";
 import { lockApplicationDeployments } from "./application-lock";
 import { environmentKey } from "./environments";
+import { jobRunsOn } from "../queue/job-labels";
 
 export type RedeployResult =
   | { outcome: "queued"; build: Build; deployment: Deployment }
@@ -74,7 +75,7 @@ export async function redeploy(ctx: EngineContext, tenant: Tenant, app: Applicat
       { transaction: tx },
     );
     await models.Step.create({ tenantId: tenant.id, buildId: b.id, index: 0, name: step.name, state: "PENDING", manual: false, deployment: step.deployment ?? null }, { transaction: tx });
-    await models.Job.create({ tenantId: tenant.id, buildId: b.id, startStep: 0, state: "queued" }, { transaction: tx });
+    await models.Job.create({ tenantId: tenant.id, buildId: b.id, startStep: 0, state: "queued", runsOn: jobRunsOn(redeployPlan, 0) }, { transaction: tx });
     const d = await models.Deployment.create(
       {
         tenantId: tenant.id,

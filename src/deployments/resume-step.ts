@@ -3,6 +3,7 @@ import { queueCommitStatus } from "../builds/commit-status";
 import { lockApplicationDeployments } from "./application-lock";
 import { openDeployment } from "./deployment-records";
 import type { StepRef } from "./step-locks";
+import { jobRunsOnOf } from "../queue/job-labels";
 
 /** Thrown inside the transaction to roll it back when the step is not the one the build waits at. */
 class NotWaiting extends Error {}
@@ -26,7 +27,7 @@ export async function resumeStep(ctx: EngineContext, ref: StepRef): Promise<bool
       if (!step || step.state !== "PENDING") throw new NotWaiting();
       const [n] = await models.Build.update({ state: "QUEUED", stateReason: null }, { where: { id: build.id, state: "PAUSED" }, transaction: tx });
       if (n !== 1) throw new NotWaiting();
-      await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: ref.stepIndex, state: "queued" }, { transaction: tx });
+      await models.Job.create({ tenantId: build.tenantId, buildId: build.id, startStep: ref.stepIndex, state: "queued", runsOn: jobRunsOnOf(build.plan, ref.stepIndex) }, { transaction: tx });
       const deployment = await openDeployment(models, build.id, ref.stepIndex, tx);
       if (deployment) await deployment.update({ reason: "waiting for a runner" }, { transaction: tx });
       await build.reload({ transaction: tx });

@@ -48,15 +48,18 @@ export class DatabaseGauges {
 
   private async queue(now: Date): Promise<DatabaseSnapshot["queue"]> {
     const { Job, Build } = this.models;
-    const hasLabels = "labels" in Job.getAttributes();
-    const attributes = ["buildId", "startStep", "createdAt", ...(hasLabels ? ["labels"] : [])];
+    // The labels a job waits for: its `runs_on` (a JSON list, null for none) where the jobs table has it, else its
+    // first step's `runs-on` read from the build's plan.
+    const attributes = Job.getAttributes() as Record<string, unknown>;
+    const column = "runsOn" in attributes ? "runsOn" : "labels" in attributes ? "labels" : null;
     const [total, jobs] = await Promise.all([
       Job.count({ where: { state: "queued" } }),
-      Job.findAll({ where: { state: "queued" }, attributes, order: [["id", "ASC"]], limit: QUEUE_SAMPLE, raw: true }) as unknown as Promise<
-        Array<{ buildId: number; startStep: number; createdAt: Date | string; labels?: unknown }>
+      Job.findAll({ where: { state: "queued" }, attributes: ["buildId", "startStep", "createdAt", ...(column ? [column] : [])], order: [["id", "ASC"]], limit: QUEUE_SAMPLE, raw: true }) as unknown as Promise<
+        Array<{ buildId: number; startStep: number; createdAt: Date | string; runsOn?: unknown; labels?: unknown }>
       >,
     ]);
-    const unknownPlans = [...new Set(jobs.filter((j) => !(hasLabels && storedLabels(j.labels)) && !this.planLabels.has(j.buildId)).map((j) => j.buildId))];
+    const stored = (job: (typeof jobs)[number]) => (column ? (storedLabels(column === "runsOn" ? job.runsOn : job.labels) ?? []) : undefined);
+    const unknownPlans = column ? [] : [...new Set(jobs.filter((j) => !this.planLabels.has(j.buildId)).map((j) => j.buildId))];
     for (let i = 0; i < unknownPlans.length; i += 500) {
       const rows = await Build.findAll({ where: { id: unknownPlans.slice(i, i + 500) }, attributes: ["id", "plan"], raw: true });
       if (this.planLabels.size + rows.length > PLAN_CACHE) this.planLabels.clear();
@@ -64,8 +67,8 @@ export class DatabaseGauges {
     }
     const out: DatabaseSnapshot["queue"] = {};
     for (const job of jobs) {
-      const stored = hasLabels ? storedLabels(job.labels) : undefined;
-      const key = stored ? labelKey(stored) : (this.planLabels.get(job.buildId)?.[job.startStep] ?? DEFAULT_LABEL);
+      const labels = stored(job);
+      const key = labels ? labelKey(labels) : (this.planLabels.get(job.buildId)?.[job.startStep] ?? DEFAULT_LABEL);
       const age = Math.max(0, (now.getTime() - new Date(job.createdAt).getTime()) / 1000);
       const entry = (out[key] ??= { depth: 0, oldestSeconds: 0 });
       entry.depth++;

@@ -45,6 +45,7 @@ export type {
   PlanOptions,
   PlanStage,
   StepPlan,
+  ArtifactUpload,
   StepCondition,
   ImageSpec,
   ServiceSpec,

@@ -5,10 +5,11 @@
  * `services` and a `- pipe:` script item (a `PipeItem`, kept as written) run only on an executor with containers,
  * and the runner says so itself (see `containerWarning` for the wording). What no executor can do is refused earlier,
  * by validation (`parsePipelineFile`): shared pipelines (`import:`), child pipelines (`type: pipeline`), the
- * `retry` failure strategy, sizes above 8x, LFS clones.
+ * `retry` failure strategy, sizes above 8x.
  */
 import { childPipelineUnsupported, importUnsupported } from "./support-rules";
 import type {
+  ArtifactUpload,
   ImageSpec,
   PipeItem,
   Plan,
@@ -57,6 +58,10 @@ function cloneDepthOf(clone: unknown): number | undefined {
   if (!isRecord(clone)) return undefined;
   if (clone.depth === "full") return 0;
   return positiveInteger(clone.depth);
+}
+
+function cloneLfsOf(clone: unknown): boolean | undefined {
+  return isRecord(clone) && typeof clone.lfs === "boolean" ? clone.lfs : undefined;
 }
 
 function cloneEnabledOf(clone: unknown): boolean | undefined {
@@ -151,16 +156,27 @@ function conditionOf(condition: unknown): StepCondition | undefined {
   return { includePaths: texts(condition.changesets.includePaths), excludePaths: texts(condition.changesets.excludePaths) };
 }
 
-/** `artifacts: [globs]` or `artifacts: { paths, download, upload: [{ name, paths }] }`. */
-function artifactsOf(artifacts: unknown): { paths: string[]; download: boolean | string[] } {
-  if (Array.isArray(artifacts)) return { paths: texts(artifacts), download: true };
-  if (!isRecord(artifacts)) return { paths: [], download: true };
+/** `artifacts: [globs]` or `artifacts: { paths, download, upload: [{ name, paths, type, ignore-paths, capture-on, depth }] }`. */
+function artifactsOf(artifacts: unknown): { paths: string[]; download: boolean | string[]; uploads: ArtifactUpload[] } {
+  const plain = (paths: string[]): ArtifactUpload[] => (paths.length ? [{ name: "artifacts", paths, type: "shared", ignorePaths: [], captureOn: "success" }] : []);
+  if (Array.isArray(artifacts)) return { paths: texts(artifacts), download: true, uploads: plain(texts(artifacts)) };
+  if (!isRecord(artifacts)) return { paths: [], download: true, uploads: [] };
   const paths = texts(artifacts.paths);
+  const uploads = plain([...paths]);
   if (Array.isArray(artifacts.upload)) {
-    for (const upload of artifacts.upload) if (isRecord(upload)) paths.push(...texts(upload.paths));
+    for (const upload of artifacts.upload) {
+      if (!isRecord(upload)) continue;
+      const globs = texts(upload.paths);
+      paths.push(...globs);
+      const type = upload.type === "scoped" || upload.type === "test-reports" ? upload.type : "shared";
+      const captureOn = upload["capture-on"] === "failed" || upload["capture-on"] === "always" ? upload["capture-on"] : "success";
+      const depth = positiveInteger(upload.depth);
+      const name = typeof upload.name === "string" && upload.name.trim() ? upload.name.trim().slice(0, 200) : `artifact ${uploads.length + 1}`;
+      uploads.push({ name, paths: globs, type, ignorePaths: texts(upload["ignore-paths"]), captureOn, ...(depth ? { depth } : {}) });
+    }
   }
   const download = typeof artifacts.download === "boolean" ? artifacts.download : Array.isArray(artifacts.download) ? texts(artifacts.download) : true;
-  return { paths, download };
+  return { paths, download, uploads };
 }
 
 function quotedList(names: readonly string[]): string {
@@ -314,6 +330,7 @@ class Planner {
       maxTimeMinutes: positiveInteger(step["max-time"]) ?? this.defaults.maxTimeMinutes,
       manual: step.trigger === "manual" || (stage !== undefined && stage.manual && stage.stepIndexes.length === 0),
       artifacts: artifacts.paths,
+      artifactUploads: artifacts.uploads,
       downloadArtifacts: artifacts.download,
       caches: texts(step.caches),
       services: serviceSpecs(services, this.defaults.serviceDefinitions),
@@ -341,6 +358,8 @@ class Planner {
     }
     const cloneDepth = cloneDepthOf(step.clone);
     if (cloneDepth !== undefined) plan.cloneDepth = cloneDepth;
+    const cloneLfs = cloneLfsOf(step.clone);
+    if (cloneLfs !== undefined) plan.cloneLfs = cloneLfs;
     this.steps.push(plan);
   }
 
@@ -416,6 +435,7 @@ export function planPipeline(config: PipelineConfig, selected: SelectedPipeline,
   return {
     cloneDepth: cloneDepthOf(config.clone) ?? opts.defaultCloneDepth ?? DEFAULT_CLONE_DEPTH,
     cloneEnabled,
+    ...(cloneLfsOf(config.clone) === true ? { cloneLfs: true } : {}),
     maxTimeMinutes,
     caches: cachePaths(config, planner.steps),
     stages: planner.stages,

@@ -190,9 +190,6 @@ class SupportChecker {
 
   private clone(value: unknown, path: ConfigPath): void {
     if (!isRecord(value)) return;
-    if (value.lfs === true) {
-      this.error([...path, "lfs"], "cloning Git LFS files is not supported by Pipelines for Bitbucket yet: the step would see LFS pointer files instead of the files");
-    }
     if (value["skip-ssl-verify"] === true) {
       this.warning([...path, "skip-ssl-verify"], "skip-ssl-verify has no effect: Pipelines for Bitbucket always verifies Bitbucket's certificate");
     }

@@ -105,6 +105,22 @@ export interface PipeItem {
 /** One item of `script` / `after-script`: a shell command, or a pipe. */
 export type ScriptItem = string | PipeItem;
 
+/**
+ * One artifact of a step. `shared`: later steps of the build get it; `scoped`: kept with the step only (downloadable
+ * from the build page, never passed on); `test-reports`: like scoped, and its files are read as test reports.
+ */
+export interface ArtifactUpload {
+  name: string;
+  paths: string[];
+  type: "shared" | "scoped" | "test-reports";
+  /** Files matching these are left out. */
+  ignorePaths: string[];
+  /** When it is kept: after a successful step (default), a failed one, or always. */
+  captureOn: "success" | "failed" | "always";
+  /** Files at most this many directories deep (1: at the top of the clone); absent: any depth. */
+  depth?: number;
+}
+
 /** One step as the runner executes it. */
 export interface StepPlan {
   /** 0-based position in run order; steps of a parallel group have consecutive indexes. */
@@ -125,8 +141,13 @@ export interface StepPlan {
    */
   concurrencyGroup?: string;
   condition?: StepCondition;
-  /** Artifact globs the step uploads. */
+  /** Every artifact glob the step declares (all its uploads'; test reports are also looked for among them). */
   artifacts: string[];
+  /**
+   * What the step uploads, one tar.gz per entry: `artifacts: [globs]` and `artifacts: {paths}` are one shared entry
+   * named "artifacts"; `artifacts: {upload: [{name, paths, type}]}` one entry each. Absent in plans stored before.
+   */
+  artifactUploads?: ArtifactUpload[];
   /** Whether the step downloads artifacts of earlier steps: all (true), none (false) or the named ones. */
   downloadArtifacts: boolean | string[];
   /** Cache names (built-in ones like `node`, or from `definitions.caches`). */
@@ -154,6 +175,8 @@ export interface StepPlan {
   cloneDepth?: number;
   /** False when the step turns cloning off (`clone: enabled: false`). */
   cloneEnabled: boolean;
+  /** `clone: lfs` of the step, when it says (over the pipeline file's). */
+  cloneLfs?: boolean;
   /** What this runner cannot honour for this step, for people to read. */
   warnings: string[];
 }
@@ -164,6 +187,8 @@ export interface Plan {
   cloneDepth: number;
   /** False when the file turns cloning off (`clone: enabled: false`). */
   cloneEnabled: boolean;
+  /** `clone: lfs: true`: steps get the Git LFS files instead of their pointer files (absent: false). */
+  cloneLfs?: boolean;
   /** Default step time limit: `options.max-time`, default 120. */
   maxTimeMinutes: number;
   /** Directory of each cache the steps use, by name (`~/` is the step's HOME; other paths are relative to the clone). */

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type { SshCloneAccess } from "../forges/forge";
@@ -12,31 +12,23 @@ export class CheckoutError extends Error {
   }
 }
 
-export interface FetchOptions {
-  /** Where the job's repository is made (created if missing). */
+/** Where a fetch goes and where from, with the clone credentials (never in the URL). */
+export interface FetchSource {
+  /** The job's repository. */
   dir: string;
   url: string;
   extraHeader: string | null;
   /** For an `ssh://` URL: the key and the pinned host key. */
   ssh?: SshCloneAccess | null;
-  commit: string;
-  /** 0: the whole history. */
-  depth: number;
-  /** A branch or tag to fetch when the server refuses to send a commit by its hash. */
-  ref?: { type: "branch" | "tag"; name: string };
   home: string;
   signal?: AbortSignal;
-  /** Lines for the step's log (already free of credentials; the caller masks them anyway). */
-  say(line: string): Promise<void>;
 }
-
-const depthArgs = (depth: number) => (depth > 0 ? ["--depth", String(depth)] : []);
 
 /**
  * Runs `work` with the SSH key and the pinned known_hosts in 0600 files of a private (0700) temporary directory,
  * removed afterwards whatever happens; without SSH access, with null.
  */
-async function withSshFiles<T>(ssh: SshCloneAccess | null | undefined, work: (files: SshFiles | null) => Promise<T>): Promise<T> {
+export async function withSshFiles<T>(ssh: SshCloneAccess | null | undefined, work: (files: SshFiles | null) => Promise<T>): Promise<T> {
   if (!ssh) return work(null);
   const dir = await mkdtemp(join(tmpdir(), "pipelines-ssh-"));
   try {
@@ -53,7 +45,7 @@ async function withSshFiles<T>(ssh: SshCloneAccess | null | undefined, work: (fi
 const HOST_KEY_MISMATCH = /REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed|host key for .* has changed/i;
 
 /** The reason a fetch failed, in words that say what to do when the SSH host key changed. */
-function fetchFailure(stderr: string, code: number, o: Pick<FetchOptions, "url" | "ssh">): string {
+export function fetchFailure(stderr: string, code: number, o: Pick<FetchSource, "url" | "ssh">): string {
   if (o.ssh && HOST_KEY_MISMATCH.test(stderr)) {
     const host = /^ssh:\/\/[^@/]*@?([^/]+)/.exec(o.url)?.[1] ?? o.url;
     return (
@@ -65,33 +57,6 @@ function fetchFailure(stderr: string, code: number, o: Pick<FetchOptions, "url" 
 }
 
 /**
- * Fetches exactly `commit` into a fresh repository: `git init`, `git fetch --depth N -- <url> <commit>`, falling
- * back to fetching the branch or tag when the server does not serve commits by hash, then checks that the commit
- * arrived. Each step later gets its own work tree of it (see `addWorkTree`).
- */
-export async function fetchCommit(o: FetchOptions): Promise<void> {
-  await mkdir(o.dir, { recursive: true });
-  await withSshFiles(o.ssh, (ssh) => fetchWith(o, ssh));
-}
-
-async function fetchWith(o: FetchOptions, ssh: SshFiles | null): Promise<void> {
-  const run = (args: string[], withCredentials = false) =>
-    git(args, { cwd: o.dir, home: o.home, signal: o.signal, extraHeader: withCredentials ? o.extraHeader : null, ssh: withCredentials ? ssh : null });
-  let r = await run(["init", "-q"]);
-  if (r.code !== 0) throw new CheckoutError(`git init failed: ${r.stderr.trim()}`);
-  await o.say(`fetching ${o.commit} from ${o.url}${o.depth > 0 ? ` (depth ${o.depth})` : ""}`);
-  r = await run(["fetch", "-q", "--no-tags", ...depthArgs(o.depth), "--", o.url, o.commit], true);
-  if (r.code !== 0 && o.ref) {
-    const refspec = o.ref.type === "tag" ? `refs/tags/${o.ref.name}` : `refs/heads/${o.ref.name}`;
-    const byRef = await run(["fetch", "-q", "--no-tags", ...depthArgs(o.depth), "--", o.url, refspec], true);
-    if (byRef.code === 0) r = byRef;
-  }
-  if (r.code !== 0) throw new CheckoutError(fetchFailure(r.stderr, r.code, o));
-  const has = await run(["cat-file", "-e", `${o.commit}^{commit}`]);
-  if (has.code !== 0) throw new CheckoutError(`commit ${o.commit} is not in what the server sent (it may have been force-pushed away)`);
-}
-
-/**
  * A clone of the job's repository at `commit` for one step, in `dir` (which must not exist yet or be empty): a
  * repository of its own — the step may commit, tag, rewrite its config — whose objects are borrowed from the job's
  * repository through a relative `objects/info/alternates`, valid both here and where the step sees the two
@@ -99,10 +64,24 @@ async function fetchWith(o: FetchOptions, ssh: SshFiles | null): Promise<void> {
  * the git commands the runner runs there later). `origin` is the repository's URL, without credentials. When `owner`
  * is given the clone is handed to it (`chown -R`, links themselves, never what they point to).
  */
-export async function createStepClone(o: { repoDir: string; dir: string; commit: string; home: string; url: string | null; owner: { uid: number; gid: number } | null }): Promise<void> {
+export async function createStepClone(o: {
+  repoDir: string;
+  dir: string;
+  commit: string;
+  home: string;
+  url: string | null;
+  owner: { uid: number; gid: number } | null;
+  /**
+   * `clone: lfs`: an LFS store holding every LFS object of the commit (see git-mirror.ts). The clone gets git-lfs's
+   * filters and its checkout turns pointer files into the files from that store — offline: the store is given to
+   * this one command through the environment, never written in the clone's config, and nothing is downloaded (a
+   * missing object fails the checkout instead).
+   */
+  lfsStorage?: string;
+}): Promise<void> {
   await mkdir(o.dir, { recursive: true });
-  const run = async (args: string[], what: string) => {
-    const r = await git(args, { cwd: o.dir, home: o.home });
+  const run = async (args: string[], what: string, config?: Record<string, string>) => {
+    const r = await git(args, { cwd: o.dir, home: o.home, config });
     if (r.code !== 0) throw new CheckoutError(`${what} failed: ${r.stderr.trim()}`);
   };
   await run(["init", "-q", "."], "git init");
@@ -111,8 +90,20 @@ export async function createStepClone(o: { repoDir: string; dir: string; commit:
   await copyFile(join(o.repoDir, ".git", "shallow"), join(o.dir, ".git", "shallow")).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== "ENOENT") throw err; // a full clone has no shallow file
   });
-  if (o.url) await run(["remote", "add", "origin", o.url], "git remote add");
-  await run(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", o.commit], "git checkout");
+  if (o.url && /^[\x21-\x7e]+$/.test(o.url) && !/["\\;#]/.test(o.url)) {
+    // What `git remote add origin <url>` writes (one git process less per step): a URL of plain characters needs no quoting.
+    await appendFile(join(o.dir, ".git", "config"), `[remote "origin"]\n\turl = ${o.url}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`);
+  } else if (o.url) await run(["remote", "add", "origin", o.url], "git remote add");
+  if (o.lfsStorage) {
+    // What `git lfs install --local` writes: the checkout smudges, and `git status` in the step sees the files as committed.
+    await run(["config", "filter.lfs.clean", "git-lfs clean -- %f"], "git config");
+    await run(["config", "filter.lfs.smudge", "git-lfs smudge -- %f"], "git config");
+    await run(["config", "filter.lfs.process", "git-lfs filter-process"], "git config");
+    await run(["config", "filter.lfs.required", "true"], "git config");
+  }
+  // Offline LFS: the job's store, and an endpoint that answers nothing (a committed .lfsconfig cannot send it elsewhere).
+  const lfs = o.lfsStorage ? { "lfs.storage": o.lfsStorage, "lfs.url": "http://127.0.0.1:9/no-downloads-during-checkout", "lfs.concurrenttransfers": "1" } : undefined;
+  await run(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", o.commit], "git checkout", lfs);
   if (o.owner) {
     const r = await runChown(o.owner, o.dir);
     if (r !== null) throw new CheckoutError(`handing the clone to the step's user failed: ${r}`);
@@ -134,7 +125,7 @@ function runChown(owner: { uid: number; gid: number }, dir: string): Promise<str
  * The files changed between `base` and `commit`, for `condition.changesets`; null when they cannot be known (no
  * base, or the base commit cannot be fetched), which makes every conditional step run.
  */
-export async function changedFiles(o: Omit<FetchOptions, "commit" | "say" | "depth" | "ref"> & { base: string | null; commit: string }): Promise<string[] | null> {
+export async function changedFiles(o: FetchSource & { base: string | null; commit: string }): Promise<string[] | null> {
   if (!o.base) return null;
   const base = o.base;
   const run = (args: string[]) => git(args, { cwd: o.dir, home: o.home, signal: o.signal });

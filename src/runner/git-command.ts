@@ -42,7 +42,32 @@ export function gitSshCommand(f: SshFiles): string {
   ].join(" ");
 }
 
-export function git(args: string[], opts: { cwd?: string; extraHeader?: string | null; ssh?: SshFiles | null; home: string; signal?: AbortSignal }): Promise<GitResult> {
+/**
+ * As root: the command as the first process of a pid namespace of its own that ends with `unshare` (`--kill-child`),
+ * so the helpers git starts (git-remote-https, index-pack) die with it too instead of finishing a fetch as orphans.
+ */
+const inOwnPidNamespace = (): string[] => (process.getuid?.() === 0 ? ["unshare", "--pid", "--fork", "--kill-child=SIGKILL", "--"] : []);
+
+/**
+ * `dieWithRunner`: git gets SIGKILL when the runner dies (`setpriv --pdeathsig`), for commands that write a
+ * repository the runner keeps (a mirror) under a lock that dies with the runner: no orphan may go on writing it
+ * once the lock is free (as root, nor any process git started; otherwise git's helpers end when their pipes close).
+ */
+export function git(
+  args: string[],
+  opts: {
+    cwd?: string;
+    extraHeader?: string | null;
+    /** Send `extraHeader` only to URLs under this one (`http.<url>.extraHeader`: Git LFS, whose downloads may go elsewhere). */
+    extraHeaderFor?: string;
+    /** More configuration, through the environment like the header (never a credential: those go in `extraHeader`). */
+    config?: Record<string, string>;
+    ssh?: SshFiles | null;
+    home: string;
+    signal?: AbortSignal;
+    dieWithRunner?: boolean;
+  },
+): Promise<GitResult> {
   const env: Record<string, string> = {
     PATH: DEFAULT_PATH,
     HOME: opts.home,
@@ -52,14 +77,19 @@ export function git(args: string[], opts: { cwd?: string; extraHeader?: string |
     GIT_CONFIG_GLOBAL: "/dev/null",
     GIT_ASKPASS: "/bin/false",
   };
-  if (opts.extraHeader) {
-    env.GIT_CONFIG_COUNT = "1";
-    env.GIT_CONFIG_KEY_0 = "http.extraHeader";
-    env.GIT_CONFIG_VALUE_0 = opts.extraHeader;
+  const config: Array<[string, string]> = Object.entries(opts.config ?? {});
+  if (opts.extraHeader) config.push([opts.extraHeaderFor ? `http.${opts.extraHeaderFor}.extraHeader` : "http.extraHeader", opts.extraHeader]);
+  if (config.length) {
+    env.GIT_CONFIG_COUNT = String(config.length);
+    config.forEach(([key, value], i) => {
+      env[`GIT_CONFIG_KEY_${i}`] = key;
+      env[`GIT_CONFIG_VALUE_${i}`] = value;
+    });
   }
   if (opts.ssh) env.GIT_SSH_COMMAND = gitSshCommand(opts.ssh);
   return new Promise((resolve, reject) => {
-    const child = spawn("git", args, { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
+    const [command, argv] = opts.dieWithRunner ? ["setpriv", ["--pdeathsig", "SIGKILL", "--", ...inOwnPidNamespace(), "git", ...args]] : ["git", args];
+    const child = spawn(command, argv, { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"], signal: opts.signal });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));

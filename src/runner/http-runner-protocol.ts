@@ -1,5 +1,7 @@
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { retryPolicy, type CallOutcome } from "../http/retry-policy";
-import { LeaseLostError, type JobSpec, type LeaseRef, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "./runner-protocol";
+import { LeaseLostError, OverCapError, type ArtifactRef, type JobSpec, type LeaseRef, type RunnerInfo, type RunnerProtocol, type StepResultReport, type StepStartAnswer, type StepStartInfo, type TestReportSummary } from "./runner-protocol";
 
 export interface HttpRunnerOptions {
   /** The web tier's base URL (its PIPELINES_BASE_URL), e.g. https://pipelines.example.com. */
@@ -10,6 +12,8 @@ export interface HttpRunnerOptions {
   timeoutMs?: number;
   /** Attempts per call that may be repeated safely, the first included. Default 5 (about 15 s of backoff at most). */
   maxAttempts?: number;
+  /** The longest an artifact or cache upload or download may take. Default 1 hour. */
+  streamTimeoutMs?: number;
   /** Called when the server refuses the token (it was revoked): the runner should stop. */
   onUnauthorized?(message: string): void;
   /** For tests. */
@@ -50,6 +54,7 @@ interface Call {
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 const DEFAULT_MAX_ATTEMPTS = 5;
+const DEFAULT_STREAM_TIMEOUT_MS = 3600_000;
 
 /**
  * RunnerProtocol over the runner API (HTTP + JSON, `Authorization: Bearer <runner token>`): what `npm run runner`
@@ -88,8 +93,13 @@ export class HttpRunnerProtocol implements RunnerProtocol {
     return { name };
   }
 
-  async claim(runnerName: string): Promise<JobSpec | null> {
-    const body = await this.call({ method: "POST", path: "/runner/claim", json: { name: runnerName }, idempotent: false });
+  /** PUT /runner/me: the runner's labels, version and slots, for the server's listing of runners. */
+  async announce(info: RunnerInfo): Promise<void> {
+    await this.call({ method: "PUT", path: "/runner/me", json: { labels: info.labels, version: info.version, slots: info.slots }, idempotent: true });
+  }
+
+  async claim(runnerName: string, labels?: string[]): Promise<JobSpec | null> {
+    const body = await this.call({ method: "POST", path: "/runner/claim", json: labels ? { name: runnerName, labels } : { name: runnerName }, idempotent: false });
     if (body === null) return null;
     const spec = body as Partial<JobSpec>;
     if (!Number.isSafeInteger(spec.jobId) || typeof spec.leaseToken !== "string" || !spec.build || !spec.plan) {
@@ -141,6 +151,123 @@ export class HttpRunnerProtocol implements RunnerProtocol {
 
   async release(lease: LeaseRef): Promise<void> {
     await this.call({ method: "POST", path: `${jobPath(lease)}/release`, json: { leaseToken: lease.leaseToken }, idempotent: false });
+  }
+
+  async listArtifacts(lease: LeaseRef): Promise<ArtifactRef[]> {
+    const body = await this.call({ method: "GET", path: `${jobPath(lease)}/artifacts`, headers: { "X-Lease-Token": lease.leaseToken }, idempotent: true });
+    const list = (body as { artifacts?: unknown } | null)?.artifacts;
+    if (!Array.isArray(list)) throw new RunnerApiError(200, "the server's list of artifacts is not a list");
+    return list.filter((a): a is ArtifactRef => typeof a === "object" && a !== null && Number.isSafeInteger((a as ArtifactRef).id) && typeof (a as ArtifactRef).name === "string");
+  }
+
+  async downloadArtifact(lease: LeaseRef, artifactId: number): Promise<Readable> {
+    const res = await this.streamCall("GET", `${jobPath(lease)}/artifacts/${encodeURIComponent(String(artifactId))}`, lease);
+    if (!res) throw new RunnerApiError(404, `the server has no artifact ${artifactId} for this job`);
+    return res;
+  }
+
+  async uploadArtifact(lease: LeaseRef, stepIndex: number, artifact: { name: string; type: "shared" | "scoped" }, body: Readable): Promise<{ size: number }> {
+    const query = `name=${encodeURIComponent(artifact.name)}&type=${artifact.type}`;
+    const answer = await this.upload(`${stepPath(lease, stepIndex)}/artifacts?${query}`, lease, body);
+    const size = (answer as { size?: unknown } | null)?.size;
+    return { size: typeof size === "number" ? size : 0 };
+  }
+
+  async downloadCache(lease: LeaseRef, name: string): Promise<Readable | null> {
+    return this.streamCall("GET", `${jobPath(lease)}/cache?name=${encodeURIComponent(name)}`, lease);
+  }
+
+  async uploadCache(lease: LeaseRef, name: string, body: Readable): Promise<{ saved: boolean }> {
+    const answer = await this.upload(`${jobPath(lease)}/cache?name=${encodeURIComponent(name)}`, lease, body);
+    return { saved: (answer as { saved?: unknown } | null)?.saved === true };
+  }
+
+  /**
+   * Sends a tar.gz stream (once: a stream cannot be sent again, so an upload is never retried). 413 `over-cap` →
+   * OverCapError.
+   */
+  private async upload(path: string, lease: LeaseRef, body: Readable): Promise<unknown> {
+    const what = `PUT ${path.replace(/\?.*$/, "")}`;
+    let res: Response;
+    try {
+      res = await this.fetch(this.base + path, {
+        method: "PUT",
+        headers: { ...this.headers(), "Content-Type": "application/gzip", "X-Lease-Token": lease.leaseToken },
+        body: Readable.toWeb(body) as ReadableStream<Uint8Array>,
+        duplex: "half",
+        redirect: "manual",
+        signal: AbortSignal.timeout(this.o.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS),
+      } as RequestInit);
+    } catch (err) {
+      body.destroy();
+      // The runner's own counting stopped the stream: that is the reason, not the network.
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof OverCapError) throw cause;
+      if (err instanceof OverCapError) throw err;
+      throw new RunnerApiError(0, `${what} to ${this.base} failed: cannot reach the server (${causeOf(err)})`);
+    }
+    return this.answer(res, what);
+  }
+
+  /** A GET answered with a stream: the body, or null for 404. Retried (until the answer starts) like an idempotent call. */
+  private async streamCall(method: "GET", path: string, lease: LeaseRef): Promise<Readable | null> {
+    const what = `${method} ${path.replace(/\?.*$/, "")}`;
+    const maxAttempts = this.o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    for (let attempt = 1; ; attempt++) {
+      let outcome: CallOutcome;
+      let failure: string;
+      try {
+        const res = await this.fetch(this.base + path, {
+          method,
+          headers: { ...this.headers(), Accept: "application/gzip, application/json", "X-Lease-Token": lease.leaseToken },
+          redirect: "manual",
+          signal: AbortSignal.timeout(this.o.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS),
+        });
+        if (res.status === 200 && res.body) return Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
+        if (res.status === 404) {
+          await res.body?.cancel();
+          return null;
+        }
+        await this.answer(res, what);
+        outcome = { status: res.status, retryAfter: res.headers.get("retry-after") };
+        failure = `HTTP ${res.status}`;
+      } catch (err) {
+        if (err instanceof RunnerApiError || err instanceof LeaseLostError) {
+          if (!(err instanceof RunnerApiError) || err.status < 500) throw err;
+          outcome = { status: err.status, retryAfter: null };
+          failure = err.message;
+        } else {
+          const timeout = (err as Error).name === "TimeoutError";
+          outcome = { error: timeout ? "timeout" : "network" };
+          failure = timeout ? "no answer in time" : `cannot reach the server (${causeOf(err)})`;
+        }
+      }
+      const decision = retryPolicy(outcome, attempt, { maxAttempts, random: this.o.random });
+      if (!decision.retry) {
+        const status = "status" in outcome ? outcome.status : 0;
+        throw new RunnerApiError(status, `${what} to ${this.base} failed: ${failure}${attempt > 1 ? ` (after ${attempt} attempts)` : ""}`);
+      }
+      await this.sleep(decision.delayMs);
+    }
+  }
+
+  private headers(): Record<string, string> {
+    return { Authorization: `Bearer ${this.o.token}`, "User-Agent": "pipelines-runner" };
+  }
+
+  /** The JSON of a 2xx answer; otherwise the error it stands for (lease lost, over the cap, refused token…). */
+  private async answer(res: Response, what: string): Promise<unknown> {
+    const text = await res.text();
+    if (res.status >= 200 && res.status < 300) return res.status === 204 || text === "" ? null : parseJson(text, what);
+    const error = errorOf(text);
+    if (res.status === 409 && error.code === "lease-lost") throw new LeaseLostError(error.message ?? undefined);
+    if (res.status === 413 && error.code === "over-cap") throw new OverCapError(error.message ?? "over the server's cap");
+    if (res.status === 401 || res.status === 403) {
+      const message = `the server refused the runner token (HTTP ${res.status}${error.message ? `: ${error.message}` : ""})`;
+      this.o.onUnauthorized?.(message);
+      throw new RunnerUnauthorizedError(res.status, message);
+    }
+    throw new RunnerApiError(res.status, `${what} to ${this.base} failed: HTTP ${res.status}${error.message ? `: ${error.message}` : ""}`);
   }
 
   /** One call, retried as the retry policy says when it is idempotent. Resolves with the parsed JSON body, or null for 204. */

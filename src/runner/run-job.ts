@@ -1,11 +1,12 @@
-import { chown, mkdir, readdir, rm, stat } from "node:fs/promises";
+import { chown, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { deploymentEnvironmentUuid, stepUuid } from "../oidc/step-identity";
 import { changesetMatches, type PipeItem, type StepPlan } from "../pipelines";
-import { restoreArtifacts, saveArtifacts } from "./artifacts";
+import { downloadArtifacts, uploadArtifacts, type ArtifactIo } from "./artifacts";
 import { restoreCaches, saveCaches } from "./caches";
-import { changedFiles, CheckoutError, createStepClone, fetchCommit } from "./checkout";
+import { changedFiles, CheckoutError, createStepClone } from "./checkout";
 import { StepRefusedError, type Executor, type JobSandbox, type StepSandbox } from "./executors/executor";
+import { checkoutFromMirror } from "./git-mirror";
 import { createLogSink, type LogSink } from "./log-sink";
 import { createMasker } from "./mask";
 import { collectOutputVariables, OUTPUT_VARIABLES_FILE } from "./output-variables";
@@ -20,8 +21,8 @@ export interface RunJobOptions {
   executor: Executor;
   /** The runner's slot running the job (0-based). */
   slot: number;
-  /** Where caches are kept on this runner, one directory per application. */
-  cacheDir: string;
+  /** Where this runner keeps its git mirrors (its state directory, never visible to a step); see git-mirror.ts. */
+  mirrorDir: string;
   /** SIGTERM → SIGKILL grace when a step is stopped. */
   graceMs?: number;
   /** The runner is shutting down: stop the step and abandon the job without reporting (its lease will expire). */
@@ -86,11 +87,6 @@ export async function runJob(o: RunJobOptions): Promise<void> {
   const ws = job.dir;
   const home = join(ws, "git-home");
   const repoDir = join(ws, "repo");
-  // Artifacts outlive the job: a manual step later resumes the build in a new job (on this runner's disk); a build
-  // that deploys keeps them for a redeploy (a rollback gets its original's: `artifactsOf`).
-  const artifactsRoot = join(o.cacheDir, "..", "artifacts");
-  const artifactStore = join(artifactsRoot, String(spec.build.artifactsOf ?? spec.build.id));
-  const keepArtifacts = spec.build.artifactsOf !== undefined || spec.plan.steps.some((s) => s.deployment !== undefined);
   await mkdir(home, { mode: 0o700 });
   // The commit is fetched once per job, by the first step that needs it; work trees are added one at a time.
   let fetching: Promise<void> | null = null;
@@ -101,7 +97,6 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     ws,
     home,
     repoDir,
-    artifactStore,
     signal,
     abandoned: () => lost,
     fetchOnce: (fetch) => (fetching ??= fetch()),
@@ -161,8 +156,6 @@ export async function runJob(o: RunJobOptions): Promise<void> {
       if (ended) break;
     }
     if (!lost) await api.jobFinished(lease, pausedAt === undefined ? {} : { pausedAt });
-    if (pausedAt === undefined && !keepArtifacts) await rm(artifactStore, { recursive: true, force: true });
-    await pruneArtifacts(artifactsRoot).catch((err: unknown) => o.onError?.(err));
   } catch (err) {
     if (!(err instanceof LeaseLostError)) throw err;
   } finally {
@@ -172,6 +165,11 @@ export async function runJob(o: RunJobOptions): Promise<void> {
     o.shutdown?.removeEventListener("abort", onShutdown);
     await job.release().catch((err: unknown) => o.onError?.(err));
   }
+}
+
+/** `clone: lfs` for a step: its own, else the pipeline file's. */
+function lfsOf(step: StepPlan, plan: { cloneLfs?: boolean }): boolean {
+  return step.cloneLfs ?? plan.cloneLfs ?? false;
 }
 
 /** The pipes among a step's script items. */
@@ -184,7 +182,6 @@ interface JobDirs {
   ws: string;
   home: string;
   repoDir: string;
-  artifactStore: string;
   signal: AbortSignal;
   /** The lease is lost or the runner is shutting down: report nothing more. */
   abandoned(): boolean;
@@ -192,19 +189,6 @@ interface JobDirs {
   fetchOnce(fetch: () => Promise<void>): Promise<void>;
   /** Runs `add` after every work tree added before it (git locks the repository while adding one). */
   addTree(add: () => Promise<void>): Promise<unknown>;
-}
-
-/** Artifacts kept for redeploys are removed after this long. */
-const KEPT_ARTIFACTS_MS = 30 * 24 * 3600_000;
-
-/** Removes kept artifacts older than KEPT_ARTIFACTS_MS (by the time their folder last changed). */
-async function pruneArtifacts(root: string): Promise<void> {
-  const names = await readdir(root).catch(() => [] as string[]);
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const info = await stat(join(root, name)).catch(() => null);
-    if (info && Date.now() - info.mtimeMs > KEPT_ARTIFACTS_MS) await rm(join(root, name), { recursive: true, force: true });
-  }
 }
 
 interface StepInputs {
@@ -243,8 +227,14 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     const cloneOn = spec.clone !== null && step.cloneEnabled && spec.plan.cloneEnabled !== false;
     if (cloneOn && spec.clone) {
       const clone = spec.clone;
-      await dirs.fetchOnce(() =>
-        fetchCommit({
+      // From this runner's mirror of the repository, which fetches only what it lacks (git-mirror.ts).
+      const checkoutStarted = Date.now();
+      const lfsDir = join(dirs.ws, "lfs");
+      const jobNeedsLfs = spec.plan.steps.some((s) => s.index >= spec.startStep && s.cloneEnabled && lfsOf(s, spec.plan));
+      await dirs.fetchOnce(async () => {
+        await checkoutFromMirror({
+          root: o.mirrorDir,
+          applicationId: spec.build.applicationId,
           dir: dirs.repoDir,
           url: clone.url,
           extraHeader: clone.extraHeader,
@@ -252,23 +242,23 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
           commit: spec.build.commit,
           depth: step.cloneDepth ?? spec.plan.cloneDepth,
           ref: spec.build.refType === "pull-request" ? { type: "branch", name: spec.build.refName } : { type: spec.build.refType, name: spec.build.refName },
+          alsoCommit: spec.plan.steps.some((s) => s.condition) ? spec.build.baseCommit : null,
+          ...(jobNeedsLfs ? { lfsDir } : {}),
           home: dirs.home,
           signal: dirs.signal,
           say,
-        }),
-      );
-      await dirs.addTree(() => createStepClone({ repoDir: dirs.repoDir, dir: stepDir, commit: spec.build.commit, home: dirs.home, url: clone.url, owner: job.owner }));
+        });
+      });
+      const lfsStorage = lfsOf(step, spec.plan) ? lfsDir : undefined;
+      await dirs.addTree(() => createStepClone({ repoDir: dirs.repoDir, dir: stepDir, commit: spec.build.commit, home: dirs.home, url: clone.url, owner: job.owner, lfsStorage }));
+      await say(`checked out in ${Date.now() - checkoutStarted} ms`);
     } else {
       await ownedDir(stepDir, job);
       await say("cloning is turned off for this step");
     }
-    const restored = step.downloadArtifacts === false ? 0 : await restoreArtifacts(job, dirs.artifactStore, stepDir);
-    if (restored > 0) await say(`restored ${restored} artifact file${restored === 1 ? "" : "s"} from earlier steps`);
-    // Artifacts are kept on the runner that made them: a build resumed elsewhere (a manual step) has none here.
-    const madeEarlier = spec.plan.steps.some((s) => s.index < spec.startStep && s.artifacts.length > 0);
-    if (restored === 0 && step.downloadArtifacts !== false && madeEarlier && step.index === spec.startStep) {
-      await say("warning: the artifacts of earlier steps are kept on the runner that made them and are not on this one");
-    }
+    // Artifacts and caches are on the server: a step gets them whichever runner made them.
+    const io: ArtifactIo = { api, lease, job, say };
+    await downloadArtifacts(io, step, spec.plan.steps, spec.build.id, stepDir);
 
     if (step.condition) {
       const changed = cloneOn && spec.clone
@@ -284,8 +274,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     const tmp = join(dirs.ws, `tmp-${step.index}`);
     await ownedDir(home, job);
     await ownedDir(tmp, job);
-    const cacheStore = join(o.cacheDir, String(spec.build.applicationId));
-    for (const line of await restoreCaches(job, cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
+    const restoredCaches = await restoreCaches(io, spec.plan.caches ?? {}, step.caches, stepDir, home);
 
     let sandbox: StepSandbox;
     try {
@@ -348,7 +337,7 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
     if (result.state === "FAILED" && (await job.diskFull())) {
       await say("no space left: the job's disk (its checkout, work trees, HOME and /tmp) is full; the runner's operator sets its size with PIPELINES_STEP_DISK");
     }
-    if (result.state === "SUCCESSFUL") for (const line of await saveCaches(job, cacheStore, spec.plan.caches ?? {}, step.caches, stepDir, home)) await say(line);
+    if (result.state === "SUCCESSFUL") await saveCaches(io, spec.plan.caches ?? {}, step.caches, restoredCaches, stepDir, home, spec.cacheMaxBytes);
     if (result.state === "SUCCESSFUL" && (step.outputVariables ?? []).length) {
       const collected = await collectOutputVariables(job, tmp, step.outputVariables, secrets);
       if (collected.problem) await say(`warning: ${collected.problem}`);
@@ -360,9 +349,12 @@ async function runOneStep(o: RunJobOptions, lease: LeaseRef, step: StepPlan, fir
         passedOn = collected.values;
       }
     }
-    if (result.state === "SUCCESSFUL" && step.artifacts.length > 0) {
-      const saved = await saveArtifacts(job, stepDir, step.artifacts, dirs.artifactStore);
-      await say(`saved ${saved.length} artifact file${saved.length === 1 ? "" : "s"} for later steps`);
+    if (result.state === "SUCCESSFUL" || result.state === "FAILED" || result.state === "TIMED_OUT") {
+      const overCap = await uploadArtifacts(io, step, stepDir, result.state === "SUCCESSFUL", spec.artifactMaxBytes);
+      if (overCap) {
+        await say(`the step fails: ${overCap}`);
+        result = { ...result, state: "FAILED" as const, exitCode: null };
+      }
     }
     return await finish(result.state, result.exitCode);
   } catch (err) {

@@ -1,19 +1,19 @@
 import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { ExecutorSettings } from "../config/executor-settings";
 import type { Logger } from "../log/logger";
 import { createExecutor } from "./executors/create-executor";
 import { killLeftoverGroups } from "./reap-leftovers";
 import { runJob } from "./run-job";
 import type { RunnerProtocol } from "./runner-protocol";
+import { RUNNER_VERSION } from "./runner-version";
+import { runnerLabels } from "../queue/job-labels";
 
 export interface RunnerOptions {
   api: RunnerProtocol;
   name: string;
   workDir: string;
   stateDir: string;
-  /** Caches kept on this runner, per application. Default: `caches` beside `workDir`. */
-  cacheDir?: string;
   log: Logger;
   /** How often to ask for work when nothing wakes the runner. Default 1 s. */
   pollMs?: number;
@@ -24,6 +24,8 @@ export interface RunnerOptions {
   executor: ExecutorSettings;
   /** The runner inside the web service (`npm start`), where the host executor is refused. */
   inProcess: boolean;
+  /** Labels it was given (`--labels`); it also has `self.hosted` and its OS. It claims only jobs whose `runs-on` it all has. */
+  labels?: string[];
 }
 
 export interface RunningRunner {
@@ -46,6 +48,9 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
   const slots = Math.max(1, o.slots ?? 1);
   const executor = await createExecutor({ settings: { ...o.executor, graceMs: o.graceMs ?? o.executor.graceMs }, workDir: o.workDir, stateDir: o.stateDir, slots, runnerName: o.name, inProcess: o.inProcess, log: o.log });
   o.log.info(`steps run in: ${executor.describe()}`);
+  const labels = runnerLabels(o.labels ?? []);
+  await o.api.announce?.({ labels, version: RUNNER_VERSION, slots });
+  o.log.info(`runner labels: ${labels.join(", ")}`);
 
   let stopping = false;
   const shutdown = new AbortController();
@@ -68,7 +73,7 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
     while (!stopping) {
       let claimed = false;
       try {
-        const spec = await o.api.claim(o.name);
+        const spec = await o.api.claim(o.name, labels);
         if (spec) {
           claimed = true;
           o.log.info("running a job", { build: spec.build.id, number: spec.build.number, repository: spec.build.repository, fromStep: spec.startStep });
@@ -77,7 +82,7 @@ export async function startRunner(o: RunnerOptions): Promise<RunningRunner> {
             spec,
             executor,
             slot: index,
-            cacheDir: o.cacheDir ?? join(dirname(o.workDir), "caches"),
+            mirrorDir: join(o.stateDir, "mirrors"),
             graceMs: o.graceMs,
             shutdown: shutdown.signal,
             onError: (e) => o.log.warn("runner error", { error: String(e) }),

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { CloneAccess } from "../forges/forge";
 import type { Plan } from "../pipelines";
 
@@ -31,6 +32,10 @@ export interface JobSpec {
   /** Values masked in the log (secured variables, the clone credentials). */
   secrets: string[];
   logCapBytes: number;
+  /** Bytes of artifacts (tar.gz) a step may upload, all together; absent from an older server: no cap said. */
+  artifactMaxBytes?: number;
+  /** Bytes of one cache (tar.gz). */
+  cacheMaxBytes?: number;
 }
 
 /** How a step ended, as the runner reports it. */
@@ -93,6 +98,14 @@ export const MAX_FAILURE_OUTPUT = 2000;
 
 export type ReportedStepState = "SUCCESSFUL" | "FAILED" | "STOPPED" | "TIMED_OUT" | "SKIPPED";
 
+/** What a runner says of itself when it starts: shown in the runners' listing, and its labels decide what it may claim. */
+export interface RunnerInfo {
+  /** All its labels: those it was given plus `self.hosted` and its OS (`runnerLabels`). */
+  labels: string[];
+  version: string;
+  slots: number;
+}
+
 export interface LeaseRef {
   jobId: number;
   leaseToken: string;
@@ -106,14 +119,39 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** An upload went past its cap (artifacts per step, or one cache): nothing of it was kept; the message says which. */
+export class OverCapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "OverCapError";
+  }
+}
+
+/** An artifact a job's steps may get (the build's own, or for a redeploy its original's). */
+export interface ArtifactRef {
+  id: number;
+  /** The build that made it: the job's own, or its `artifactsOf`. */
+  buildId: number;
+  stepIndex: number;
+  name: string;
+  type: "shared" | "scoped";
+  /** Bytes of its tar.gz. */
+  size: number;
+}
+
 /**
  * What a runner may ask of the server. The in-process runner calls the server's implementation directly; a
  * remote runner calls the same methods over the runner API (HTTP with a runner token). Every call about a job
  * carries its lease and throws LeaseLostError when the lease is no longer the caller's.
  */
 export interface RunnerProtocol {
-  /** The oldest job a runner may take now, leased to `runnerName`, or null when there is none. */
-  claim(runnerName: string): Promise<JobSpec | null>;
+  /**
+   * The oldest job a runner may take now, leased to `runnerName`, or null when there is none. `labels`: the runner's
+   * (with `self.hosted` and its OS); it gets only jobs whose steps' `runs-on` labels it all has.
+   */
+  claim(runnerName: string, labels?: string[]): Promise<JobSpec | null>;
+  /** The runner starts: its labels, version and slots, for the runners' listing (remote runners; optional). */
+  announce?(info: RunnerInfo): Promise<void>;
   /** Renews the lease. `stop: true` when the build was stopped (cancelled or superseded): stop the running step. */
   heartbeat(lease: LeaseRef): Promise<{ stop: boolean }>;
   /** The step starts: see StepStartAnswer for what the answer says. */
@@ -134,4 +172,17 @@ export interface RunnerProtocol {
    * once, without counting as a lost runner.
    */
   release(lease: LeaseRef): Promise<void>;
+  /** The shared artifacts the job's steps may get: of its build (or, for a redeploy, of `artifactsOf`). */
+  listArtifacts(lease: LeaseRef): Promise<ArtifactRef[]>;
+  /** One of those artifacts as a tar.gz stream; RangeError when the job may not have it (or it expired). */
+  downloadArtifact(lease: LeaseRef, artifactId: number): Promise<Readable>;
+  /**
+   * Uploads one artifact of a step (a tar.gz stream, read once). OverCapError when the step's artifacts together go
+   * past the service's cap: nothing of it is kept.
+   */
+  uploadArtifact(lease: LeaseRef, stepIndex: number, artifact: { name: string; type: "shared" | "scoped" }, body: Readable): Promise<{ size: number }>;
+  /** A saved cache of the job's application (a tar.gz stream), or null when none of that name is saved. */
+  downloadCache(lease: LeaseRef, name: string): Promise<Readable | null>;
+  /** Saves a cache of the job's application unless one of that name exists (`saved: false`); OverCapError past the cap. */
+  uploadCache(lease: LeaseRef, name: string, body: Readable): Promise<{ saved: boolean }>;
 }

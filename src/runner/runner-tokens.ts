@@ -39,14 +39,14 @@ export async function createRunner(models: Models, name: string): Promise<{ runn
   return { runner, token };
 }
 
-/** Every registered runner, by name (never a token: none is stored). */
+/** Every runner with a token, by name (never a token: none is stored); not the runners inside web processes. */
 export function listRunners(models: Models): Promise<Runner[]> {
-  return models.Runner.findAll({ order: [["name", "ASC"]] });
+  return models.Runner.findAll({ where: { kind: "remote" }, order: [["name", "ASC"]] });
 }
 
 /** Deletes the runner: its token stops working at the next request. Returns how many runners were removed. */
 export function revokeRunner(models: Models, name: string): Promise<number> {
-  return models.Runner.destroy({ where: { name } });
+  return models.Runner.destroy({ where: { name, kind: "remote" } });
 }
 
 /**

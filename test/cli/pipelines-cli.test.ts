@@ -48,7 +48,7 @@ describe("the pipelines command line", function () {
   it("says a command is unknown, names the commands, and exits 2", async () => {
     const r = cli("src/cli/pipelines.ts", ["bogus"]);
     assert.equal(r.status, 2);
-    assert.match(r.err, /^pipelines: unknown command "bogus" \(the commands are validate, permissions, runner-token, server, forge, help\)$/m);
+    assert.match(r.err, /^pipelines: unknown command "bogus" \(the commands are validate, permissions, runner-token, runners, server, forge, help\)$/m);
     assert.match(r.err, /^usage: pipelines <command>/m);
     const sub = await inProcess(() => pipelines(["server", "bogus"]));
     assert.equal(sub.status, 2);
@@ -59,7 +59,7 @@ describe("the pipelines command line", function () {
     for (const args of [["--help"], ["help"], ["-h"]]) {
       const r = args[0] === "--help" ? cli("src/cli/pipelines.ts", args) : await inProcess(() => pipelines(args));
       assert.equal(r.status, 0, args.join(" "));
-      for (const command of ["validate", "permissions", "runner-token create", "server add | list | repos | remove | enable | disable | reset-host-key", "forge manifest", "help"]) {
+      for (const command of ["validate", "permissions", "runner-token create", "runners", "server add | list | repos | remove | enable | disable | reset-host-key", "forge manifest", "help"]) {
         assert.ok(r.out.includes(`  ${command}`), `${command} in:\n${r.out}`);
       }
     }
@@ -71,6 +71,7 @@ describe("the pipelines command line", function () {
       ["permissions --help", () => pipelines(["permissions", "--help"]), /^usage: pipelines permissions/],
       ["runner-token --help", () => pipelines(["runner-token", "--help"]), /^usage: pipelines runner-token create/],
       ["runner-token create --help", () => pipelines(["runner-token", "create", "--help"]), /^usage: pipelines runner-token create/],
+      ["runners --help", () => pipelines(["runners", "--help"]), /^usage: pipelines runners/],
       ["server --help", () => pipelines(["server", "--help"]), /^usage: pipelines server add/],
       ["server list --help", () => pipelines(["server", "list", "--help"]), /^usage: pipelines server add/],
       ["forge --help", () => pipelines(["forge", "--help"]), /^usage: pipelines forge manifest/],

@@ -49,6 +49,19 @@ describe("configuration", () => {
     const c = load({ PIPELINES_FILE_MAX_NODES: "50000", PIPELINES_FILE_TIME_BUDGET_MS: "5000", PIPELINES_FILE_WORKERS: "2" });
     assert.deepEqual([c.pipelineFile.maxNodes, c.pipelineFile.timeBudgetMs, c.pipelineFile.workers], [50_000, 5000, 2]);
   });
+  it("the queue timeout (default 2.5 h), the in-process runner's labels and the admin token", () => {
+    const d = load({});
+    assert.deepEqual([d.queueTimeoutMs, d.runnerLabels, d.adminToken], [9_000_000, [], null]);
+    assert.equal(load({ PIPELINES_QUEUE_TIMEOUT: "150m" }).queueTimeoutMs, 9_000_000);
+    assert.equal(load({ PIPELINES_QUEUE_TIMEOUT: "2.5h" }).queueTimeoutMs, 9_000_000);
+    assert.equal(load({ PIPELINES_QUEUE_TIMEOUT: "90" }).queueTimeoutMs, 90_000);
+    fails({ PIPELINES_QUEUE_TIMEOUT: "soon" }, "PIPELINES_QUEUE_TIMEOUT", /duration/);
+    fails({ PIPELINES_QUEUE_TIMEOUT: "0.1s" }, "PIPELINES_QUEUE_TIMEOUT", /at least 1 s/);
+    assert.deepEqual(load({ PIPELINES_RUNNER_LABELS: "GPU, linux.arm64" }).runnerLabels, ["gpu", "linux.arm64"]);
+    fails({ PIPELINES_RUNNER_LABELS: "gpu,has space" }, "PIPELINES_RUNNER_LABELS", /not a runner label/);
+    fails({ PIPELINES_ADMIN_TOKEN: "short" }, "PIPELINES_ADMIN_TOKEN", /at least 24/);
+    assert.equal(load({ PIPELINES_ADMIN_TOKEN: "x".repeat(30) }).adminToken, "x".repeat(30));
+  });
   it("a pipeline-file setting out of range names the setting", () => {
     fails({ PIPELINES_FILE_TIME_BUDGET_MS: "10" }, "PIPELINES_FILE_TIME_BUDGET_MS", /from 50 to 60000/);
     fails({ PIPELINES_FILE_WORKERS: "16" }, "PIPELINES_FILE_WORKERS", /from 1 to 4/);

@@ -255,7 +255,6 @@ pipelines:
 `);
       assert.ok(!result.ok);
       assert.deepEqual(result.errors.map((e) => `${e.line}:${e.column} ${e.path}: ${e.message}`), [
-        "2:3 clone.lfs: cloning Git LFS files is not supported by Pipelines for Bitbucket yet: the step would see LFS pointer files instead of the files",
         "5:3 options.size: size 16x is not supported by Pipelines for Bitbucket: use 1x, 2x, 4x, 8x",
         '9:9 pipelines.default[0].step.size: must be one of "1x", "2x", "4x", "8x", "16x", "32x", found "3x"',
         '10:19 pipelines.default[0].step.on-fail.strategy: the "retry" failure strategy is not supported by Pipelines for Bitbucket yet; "fail" and "ignore" are',

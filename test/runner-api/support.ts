@@ -57,13 +57,15 @@ export interface RunnerProcessOptions {
   env?: Record<string, string>;
   /** Run as this uid (and gid) instead of the test's own. */
   uid?: number;
+  /** More command-line options (`--labels gpu`, `--slots 2`…). */
+  args?: string[];
 }
 
 /** `npm run runner` as a child process, the token in its environment, polling fast and with a short stop grace. */
 export function spawnRunner(o: RunnerProcessOptions): Child {
   return spawnTs(
     "src/cli/runner.ts",
-    ["--server", o.server, "--name", o.name, "--state-dir", o.stateDir, "--work-dir", o.workDir, "--poll-ms", "100", "--grace-ms", "1000"],
+    ["--server", o.server, "--name", o.name, "--state-dir", o.stateDir, "--work-dir", o.workDir, "--poll-ms", "100", "--grace-ms", "1000", ...(o.args ?? [])],
     { PIPELINES_RUNNER_TOKEN: o.token, NODE_ENV: "test", LOG_LEVEL: "info", ...o.env },
     o.uid,
   );

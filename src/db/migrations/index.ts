@@ -12,6 +12,8 @@ import * as m0010 from "./0010-oidc-signing-keys";
 import * as m0011 from "./0011-forge-installations";
 import * as m0013 from "./0013-deployments";
 import * as m0014 from "./0014-build-pages";
+import * as m0015 from "./0015-runner-labels";
+import * as m0016 from "./0016-artifacts-and-caches";
 import * as m0018 from "./0018-metrics-indexes";
 
 export interface Migration {
@@ -35,5 +37,7 @@ export const migrations: Migration[] = [
   { name: "0011-forge-installations", ...m0011 },
   { name: "0013-deployments", ...m0013 },
   { name: "0014-build-pages", ...m0014 },
+  { name: "0015-runner-labels", ...m0015 },
+  { name: "0016-artifacts-and-caches", ...m0016 },
   { name: "0018-metrics-indexes", ...m0018 },
 ];

@@ -13,6 +13,7 @@ import { defineRunner, type RunnerModel } from "./runner";
 import { defineStatusOutbox, type StatusOutboxModel } from "./status-outbox";
 import { defineStep, type StepModel } from "./step";
 import { defineStepTestReport, type StepTestReportModel } from "./step-test-report";
+import { defineArtifact, defineCache, type ArtifactModel, type CacheModel } from "./artifact";
 import { defineTenant, TENANT_SECRET_FIELDS, type TenantModel } from "./tenant";
 import { defineServerConnection, defineServerWebhook, SERVER_CONNECTION_SECRET_FIELDS, SERVER_WEBHOOK_SECRET_FIELDS, type ServerConnectionModel, type ServerWebhookModel } from "./server-connection";
 import { CLOUD_WEBHOOK_SECRET_FIELDS, defineCloudWebhook, defineOAuthConnection, defineOAuthSession, OAUTH_SESSION_SECRET_FIELDS, type CloudWebhookModel, type OAuthConnectionModel, type OAuthSessionModel } from "./oauth";
@@ -36,6 +37,8 @@ export interface Models {
   Step: StepModel;
   LogChunk: LogChunkModel;
   StepTestReport: StepTestReportModel;
+  Artifact: ArtifactModel;
+  Cache: CacheModel;
   Job: JobModel;
   StatusOutbox: StatusOutboxModel;
   Decision: DecisionModel;
@@ -98,6 +101,8 @@ export function defineModels(sequelize: Sequelize, box: SecretBox): Models {
     Step: defineStep(sequelize),
     LogChunk: defineLogChunk(sequelize),
     StepTestReport: defineStepTestReport(sequelize),
+    Artifact: defineArtifact(sequelize),
+    Cache: defineCache(sequelize),
     Job: defineJob(sequelize),
     StatusOutbox: defineStatusOutbox(sequelize),
     Decision: defineDecision(sequelize),
@@ -127,6 +132,7 @@ export type { Build, BuildState } from "./build";
 export type { Step, StepState } from "./step";
 export type { LogChunk } from "./log-chunk";
 export type { StepTestReport } from "./step-test-report";
+export type { Artifact, ArtifactType, Cache } from "./artifact";
 export type { Job } from "./job";
 export type { StatusOutbox, CommitStatusState } from "./status-outbox";
 export type { Decision, DecisionOutcome } from "./decision";

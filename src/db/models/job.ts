@@ -15,13 +15,18 @@ export interface JobAttributes {
   /** Random per claim: every call about a leased job must carry it, so a runner that lost its lease is refused. */
   leaseToken: string | null;
   leaseExpiresAt: Date | null;
+  /**
+   * The runner labels this job needs (`runs-on` of the steps it runs), as a JSON list sorted and lower-cased; null
+   * when it needs none. Only a runner having every one of them may claim it.
+   */
+  runsOn: string | null;
   /** Claims so far. */
   attempts: number;
   createdAt: Date;
   updatedAt: Date;
 }
 
-type Creation = Optional<JobAttributes, "id" | "leaseOwner" | "leaseToken" | "leaseExpiresAt" | "attempts" | "createdAt" | "updatedAt">;
+type Creation = Optional<JobAttributes, "id" | "leaseOwner" | "leaseToken" | "leaseExpiresAt" | "runsOn" | "attempts" | "createdAt" | "updatedAt">;
 
 /** A unit of work in the lease queue: run a build's steps from `startStep` until the end or a manual step. */
 export interface Job extends Model<JobAttributes, Creation>, JobAttributes {}
@@ -39,6 +44,7 @@ export function defineJob(sequelize: Sequelize): JobModel {
       leaseOwner: { type: DataTypes.STRING(128) },
       leaseToken: { type: DataTypes.STRING(64) },
       leaseExpiresAt: { type: DataTypes.DATE },
+      runsOn: { type: DataTypes.TEXT },
       attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
       createdAt: { type: DataTypes.DATE },
       updatedAt: { type: DataTypes.DATE },

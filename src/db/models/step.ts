@@ -29,11 +29,13 @@ export interface StepAttributes {
   runnerName: string | null;
   /** JSON object of the output variables it passed on to later steps (`output-variables`). */
   outputVariables: string | null;
+  /** "Re-run failed steps": the build whose result (state, log, artifacts) this step reuses; null when it ran. */
+  reusedFrom: number | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
-type Creation = Optional<StepAttributes, "id" | "deployment" | "exitCode" | "logBytes" | "startedAt" | "finishedAt" | "executor" | "runnerName" | "outputVariables" | "createdAt" | "updatedAt">;
+type Creation = Optional<StepAttributes, "id" | "deployment" | "exitCode" | "logBytes" | "startedAt" | "finishedAt" | "executor" | "runnerName" | "outputVariables" | "reusedFrom" | "createdAt" | "updatedAt">;
 
 export interface Step extends Model<StepAttributes, Creation>, StepAttributes {}
 export type StepModel = ModelStatic<Step>;
@@ -57,6 +59,7 @@ export function defineStep(sequelize: Sequelize): StepModel {
       executor: { type: DataTypes.STRING(16) },
       runnerName: { type: DataTypes.STRING(300) },
       outputVariables: { type: DataTypes.TEXT },
+      reusedFrom: { type: DataTypes.INTEGER },
       createdAt: { type: DataTypes.DATE },
       updatedAt: { type: DataTypes.DATE },
     },

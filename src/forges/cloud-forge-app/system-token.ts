@@ -18,8 +18,9 @@ export function tokenExpiry(token: string, now = Date.now()): Date {
 
 /**
  * Keeps the app's system token of a Forge installation (from the `x-forge-oauth-system` header of any call), sealed,
- * with its expiry; of all the tokens received the one that expires last wins, whatever order calls arrive in.
- * Returns whether this token is now the one kept.
+ * with its expiry; of all the tokens received the one that expires last wins, whatever order calls arrive in. A tie
+ * (expiries are whole seconds: two calls within a second) goes to the token received last, so that a token Bitbucket
+ * has stopped accepting is always replaced by the next one Forge sends. Returns whether this token is now the one kept.
  */
 export async function keepNewestToken(models: Models, tenantId: number, token: string): Promise<boolean> {
   const expiresAt = tokenExpiry(token);
@@ -31,7 +32,7 @@ export async function keepNewestToken(models: Models, tenantId: number, token: s
     await models.AccessToken.create({ tenantId, purpose: "forge-system", token, expiresAt });
     return true;
   }
-  if (kept.expiresAt && kept.expiresAt.getTime() >= expiresAt.getTime()) return false;
+  if (kept.expiresAt && kept.expiresAt.getTime() > expiresAt.getTime()) return false;
   await kept.update({ token, expiresAt });
   return true;
 }

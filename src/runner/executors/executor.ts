@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { ImageSpec, PipeItem, ServiceSpec } from "../../pipelines";
 import type { ScriptRun } from "../run-script";
 import type { StepOutput } from "../step-output";
@@ -47,6 +48,17 @@ export interface JobSandbox {
    * following a link out of the step's files; with `files`, only those paths (relative to `from`).
    */
   copyOut(from: string, to: string, files?: readonly string[]): Promise<void>;
+  /**
+   * A tar.gz of `from` (inside a finished step's work tree or HOME), made as the step's owner so it holds only what
+   * the step could read; links are packed as links, never followed. With `files`, only those paths (relative to
+   * `from`). The stream fails, rather than ends, when packing fails; destroying it stops the packing.
+   */
+  packOut(from: string, files?: readonly string[]): Readable;
+  /**
+   * Unpacks a tar.gz (an artifact or cache from the server) into `into` (inside the step's work tree or HOME) as the
+   * step's owner, so that no entry of it can write outside the step's own files.
+   */
+  unpackIn(into: string, body: Readable): Promise<void>;
   /** True when the job's filesystem is (nearly) full: a failing step then says so. */
   diskFull(): Promise<boolean>;
   /** Unmounts and removes the workspace. */

@@ -1,8 +1,10 @@
 import express, { Router } from "express";
 import type { EngineContext } from "../../builds/engine-context";
 import { asyncHandler } from "../../http/async-handler";
+import { buildArtifactDownloadGet, buildArtifactsGet } from "./build-artifacts-get";
 import { buildCancelPost } from "./build-cancel-post";
 import { buildGet } from "./build-get";
+import { buildRerunFailedPost } from "./build-rerun-failed-post";
 import { buildRerunPost } from "./build-rerun-post";
 import { buildStepLogGet } from "./build-step-log-get";
 import { buildStepLogDownloadGet } from "./build-step-log-download-get";
@@ -21,6 +23,9 @@ export function buildsRoutes(ctx: EngineContext, oauth: OAuthSettings | null = n
   r.get("/:id/steps/:n/log/download", asyncHandler(buildStepLogDownloadGet(ctx.models, ctx.logCapBytes)));
   r.post("/:id/cancel", asyncHandler(buildCancelPost(ctx)));
   r.post("/:id/rerun", asyncHandler(buildRerunPost(ctx)));
+  r.post("/:id/rerun-failed", asyncHandler(buildRerunFailedPost(ctx)));
+  r.get("/:id/artifacts", asyncHandler(buildArtifactsGet(ctx)));
+  r.get("/:id/artifacts/:artifactId/download", asyncHandler(buildArtifactDownloadGet(ctx)));
   r.post("/:id/steps/:n/run", asyncHandler(buildStepRunPost({ ctx, oauth })));
   return r;
 }

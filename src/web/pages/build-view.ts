@@ -190,6 +190,27 @@ export interface StepView extends ReturnType<typeof lozenge> {
   /** `2 of 10 tests failed`, when its reports say. */
   tests: string | null;
   testsFailed: boolean;
+  /** `reused from #12`: "Re-run failed steps" took its result over instead of running it. */
+  reused: string | null;
+  /** What it uploaded, each downloadable as a tar.gz. */
+  artifacts: StepArtifactView[];
+}
+
+/** One artifact of a step, on the build page. */
+export interface StepArtifactView {
+  id: number;
+  name: string;
+  size: string;
+  /** `scoped`: kept with the step only, not passed on. */
+  scoped: boolean;
+}
+
+/** `1.5 MiB`… */
+function sizeWords(n: number): string {
+  if (n >= 1024 ** 3) return `${Math.round((n / 1024 ** 3) * 10) / 10} GiB`;
+  if (n >= 1024 ** 2) return `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`;
+  if (n >= 1024) return `${Math.round((n / 1024) * 10) / 10} KiB`;
+  return `${n} bytes`;
 }
 
 /** One item of the steps column: a step, a parallel group, or a stage with its items. */
@@ -230,6 +251,10 @@ export interface BuildDetailView extends BuildView {
   tests: TestsView | null;
   canCancel: boolean;
   canRerun: boolean;
+  /** A failed or stopped build: "Re-run failed steps" runs from its first failed step on, reusing the rest. */
+  canRerunFailed: boolean;
+  /** `Steps 1–2 reused from #12` on a build made by "Re-run failed steps"; null otherwise. */
+  reusedNote: string | null;
   /** The step whose log the page opens first. */
   selectedStep: number;
 }
@@ -309,6 +334,16 @@ export interface DetailInputs {
   /** Per step index: what the runner said at the top of its log. */
   notes: Map<number, RunnerNotes>;
   tests: TestsView | null;
+  /** The build's artifacts (absent: none shown). */
+  artifacts?: readonly { id: number; stepIndex: number; name: string; size: number; type: string }[];
+}
+
+/** `Steps 1–2 reused from #12` (1-based, as the page numbers steps), or null when no step was reused. */
+function reusedNote(steps: readonly Step[], from: number | null): string | null {
+  const reused = steps.filter((s) => s.reusedFrom !== null && s.reusedFrom !== undefined);
+  if (reused.length === 0) return null;
+  const names = reused.map((s) => `"${s.name}"`).join(", ");
+  return `Re-run of the failed steps of #${from ?? "?"}: ${reused.length === 1 ? "step" : "steps"} ${names} ${reused.length === 1 ? "was" : "were"} reused from #${from ?? "?"} (${reused.length === 1 ? "its" : "their"} result, log and artifacts), not run again.`;
 }
 
 /** A build with its steps, warnings, tests and the actions it allows, for its page. */
@@ -335,6 +370,8 @@ export function buildDetailView(build: Build, repository: string, url: string, d
       selected: j.index === selectedStep,
       tests: t ? `${t.failed > 0 ? `${t.failed} of ` : ""}${t.passed + t.failed + t.skipped} tests ${t.failed > 0 ? "failed" : "passed"}` : null,
       testsFailed: !!t && t.failed > 0,
+      reused: j.reusedFrom !== null ? `reused from #${d.extras.rerunOfNumber ?? "?"}` : null,
+      artifacts: (d.artifacts ?? []).filter((a) => a.stepIndex === j.index).map((a) => ({ id: a.id, name: a.name, size: sizeWords(a.size), scoped: a.type === "scoped" })),
       ...lozenge(j.state),
     };
   });
@@ -355,6 +392,8 @@ export function buildDetailView(build: Build, repository: string, url: string, d
     tests: d.tests,
     canCancel: ["QUEUED", "RUNNING", "PAUSED"].includes(build.state),
     canRerun: view.finished,
+    canRerunFailed: (build.state === "FAILED" || build.state === "STOPPED") && build.trigger !== "redeploy" && build.plan !== null && ordered.some((s) => !["SUCCESSFUL", "SKIPPED", "REFUSED"].includes(s.state)),
+    reusedNote: reusedNote(ordered, d.extras.rerunOfNumber),
     selectedStep,
     steps,
     items: stepItems(parsePlan(build.plan), steps),

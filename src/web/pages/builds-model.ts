@@ -160,11 +160,12 @@ export async function buildsModel(deps: PageDeps, tenant: Tenant, repo: { fullNa
         }
         const steps = await models.Step.findAll({ where: { buildId: build.id }, order: [["index", "ASC"]] });
         const ids = steps.map((s) => s.id);
-        const [extras, tops, reports] = await Promise.all([
+        const [extras, tops, reports, artifacts] = await Promise.all([
           buildExtras(models, [build], now),
           // The runner's lines at the top of each log (what the header shows once): the first 16 KiB is plenty.
           models.LogChunk.findAll({ where: { stepId: { [Op.in]: ids }, offset: { [Op.lt]: NOTES_BYTES } }, order: [["offset", "ASC"]], attributes: ["stepId", "offset", "data"] }),
           models.StepTestReport.findAll({ where: { stepId: { [Op.in]: ids } } }),
+          models.Artifact.findAll({ where: { buildId: build.id, tenantId: tenant.id }, order: [["stepIndex", "ASC"], ["name", "ASC"]] }),
         ]);
         const notes = new Map<number, RunnerNotes>();
         for (const s of steps) {
@@ -178,7 +179,7 @@ export async function buildsModel(deps: PageDeps, tenant: Tenant, repo: { fullNa
             return s ? [{ stepIndex: s.index, stepName: s.name, files: r.files, passed: r.passed, failed: r.failed, skipped: r.skipped, unreadable: r.unreadable, failures: r.failures }] : [];
           }),
         );
-        out.build = buildDetailView(build, app.repository, links.build(build), { steps, links: web, extras: extras.get(build.id) ?? { waitMs: 0, rerunOfNumber: null }, notes, tests }, now);
+        out.build = buildDetailView(build, app.repository, links.build(build), { steps, links: web, extras: extras.get(build.id) ?? { waitMs: 0, rerunOfNumber: null }, notes, tests, artifacts }, now);
       })(),
     );
   }

@@ -4,11 +4,14 @@ import { HttpError } from "../../http/http-error";
 import { LeaseLostError } from "../../runner/runner-protocol";
 import { claimPost } from "./claim-post";
 import { heartbeatPost } from "./heartbeat-post";
+import { jobArtifactGet, jobArtifactsGet, stepArtifactPut } from "./job-artifacts";
+import { jobCacheGet, jobCachePut } from "./job-cache";
 import { jobFinishPost } from "./job-finish-post";
 import { jobReleasePost } from "./job-release-post";
 import type { RunnerApiDeps } from "./runner-api-deps";
 import { runnerAuth } from "./runner-auth";
 import { runnerMeGet } from "./runner-me-get";
+import { runnerMePut } from "./runner-me-put";
 import { stepFinishPost } from "./step-finish-post";
 import { LOG_CHUNK_LIMIT_BYTES, stepLogPut } from "./step-log-put";
 import { stepStartPost } from "./step-start-post";
@@ -41,6 +44,7 @@ export function runnerApiRoutes(deps: RunnerApiDeps): Router {
   const json = [contentType("application/json"), express.json({ limit: "64kb" })];
   r.use(noStore, runnerAuth(deps.models));
   r.get("/me", runnerMeGet());
+  r.put("/me", json, asyncHandler(runnerMePut(deps)));
   r.post("/claim", json, asyncHandler(claimPost(deps)));
   r.post("/jobs/:jobId/heartbeat", json, asyncHandler(heartbeatPost(deps)));
   r.post("/jobs/:jobId/steps/:step/start", json, asyncHandler(stepStartPost(deps)));
@@ -50,6 +54,12 @@ export function runnerApiRoutes(deps: RunnerApiDeps): Router {
   r.post("/jobs/:jobId/steps/:step/test-report", contentType("application/json"), express.json({ limit: "1mb" }), asyncHandler(stepTestReportPost(deps)));
   r.post("/jobs/:jobId/finish", json, asyncHandler(jobFinishPost(deps)));
   r.post("/jobs/:jobId/release", json, asyncHandler(jobReleasePost(deps)));
+  // Artifacts and caches: tar.gz streams in and out, never whole in memory (the lease in X-Lease-Token).
+  r.get("/jobs/:jobId/artifacts", asyncHandler(jobArtifactsGet(deps)));
+  r.get("/jobs/:jobId/artifacts/:artifactId", asyncHandler(jobArtifactGet(deps)));
+  r.put("/jobs/:jobId/steps/:step/artifacts", contentType("application/gzip"), asyncHandler(stepArtifactPut(deps)));
+  r.get("/jobs/:jobId/cache", asyncHandler(jobCacheGet(deps)));
+  r.put("/jobs/:jobId/cache", contentType("application/gzip"), asyncHandler(jobCachePut(deps)));
   r.use(leaseLost);
   return r;
 }

@@ -1,5 +1,6 @@
 import type { Request } from "express";
 import { badRequest } from "../../http/http-error";
+import { checkLabels, RunnerInfoError } from "../../runner/runner-registry";
 import { MAX_FAILURE_OUTPUT, MAX_TEST_FAILURES, type ReportedStepState, type StepStartInfo, type TestFailure, type TestReportSummary } from "../../runner/runner-protocol";
 
 /** The step states a runner may report. */
@@ -110,4 +111,16 @@ export function testReportOf(body: Record<string, unknown>): TestReportSummary {
     };
   });
   return { files: count(r.files, "files"), passed: count(r.passed, "passed"), failed: count(r.failed, "failed"), skipped: count(r.skipped, "skipped"), failures, unreadable: count(r.unreadable, "unreadable") };
+}
+
+/** A runner's labels as a request gives them: a list of labels (absent: the runner did not say). */
+export function runnerLabelsOf(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((l): l is string => typeof l === "string")) throw badRequest("labels must be a list of labels");
+  try {
+    return checkLabels(value);
+  } catch (err) {
+    if (err instanceof RunnerInfoError) throw badRequest(`labels: ${err.message}`);
+    throw err;
+  }
 }

@@ -13,6 +13,7 @@ import { bracedUuid } from "./ids";
 import { install, uninstall } from "./lifecycle";
 import { pullRequestData, pushData, type PayloadContext } from "./payloads";
 import type { ServerContext } from "./server-context";
+import { storeLfsObject } from "./lfs";
 import { createSiteHandler } from "./site-server";
 import { State, type Developer, type HookRecord, type RepositoryPermission, type RepositoryRecord, type SshKeyRecord } from "./state";
 import { TokenStore } from "./tokens";
@@ -99,6 +100,10 @@ export interface BitbucketCloud {
   resolveCommit(workspace: string, slug: string, rev: string): Promise<string | null>;
   /** `${siteUrl}/{workspace}/{slug}.git`. */
   cloneUrl(workspace: string, slug: string): string;
+  /** The bare repository on disk (to seed a large history with git directly, as a benchmark does). */
+  gitDir(workspace: string, slug: string): string;
+  /** Stores a Git LFS object for the repository (served at `….git/info/lfs/`); commit its `pointer` as the file. */
+  addLfsObject(workspace: string, slug: string, content: Buffer | string): { oid: string; size: number; pointer: string };
   /** The uuid "{…}" of a repository. */
   repositoryUuid(workspace: string, slug: string): string;
   /** The uuid "{…}" of a workspace (created on first use). */
@@ -298,6 +303,8 @@ export async function startBitbucketCloud(opts: BitbucketCloudOptions = {}): Pro
     },
     resolveCommit: (workspace, slug, rev) => repos.resolve(repoOf(workspace, slug).gitDir, rev),
     cloneUrl: (workspace, slug) => `${state.urls.site}/${workspace}/${slug}.git`,
+    gitDir: (workspace, slug) => repoOf(workspace, slug).gitDir,
+    addLfsObject: (workspace, slug, content) => storeLfsObject(repoOf(workspace, slug).gitDir, content),
     workspaceUuid: (workspace) => state.workspace(workspace).uuid,
 
     grantScopes(workspace, scopes) {

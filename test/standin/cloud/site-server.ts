@@ -2,6 +2,7 @@ import type http from "node:http";
 import { basicTokenAuth, parseAuthorization, verifyAccessToken, verifyAppJwt, type AuthOutcome } from "./auth";
 import { serveGitHttp } from "./git-backend";
 import { serveHostPage } from "./host-page";
+import { serveLfs } from "./lfs";
 import { maybeOAuthToken, oauthAuthorize } from "./oauth";
 import { parseBody, readBody, sendJson } from "./http-util";
 import { missingScopes } from "./scopes";
@@ -95,6 +96,7 @@ async function git(ctx: ServerContext, req: http.IncomingMessage, res: http.Serv
     return;
   }
   const tail = m[3] ?? "/";
+  if (await serveLfs(repo.gitDir, `${ctx.state.urls.site}/${repo.workspace}/${repo.slug}.git`, tail, req, res)) return;
   await serveGitHttp(ctx.git, ctx.repos.root, req, res, `/${repo.workspace}/${repo.slug}.git${tail}`, query, "x-token-auth");
 }
 
@@ -110,8 +112,13 @@ export function createSiteHandler(ctx: ServerContext): http.RequestListener {
 
     if (gitMatch) {
       const service = new URLSearchParams(query).get("service") ?? (/\/(git-[a-z-]+)$/.exec(path)?.[1] ?? null);
-      const call: GitCall = { method, path, service, auth: null, clientKey: null, status: 0, at: new Date() };
+      const call: GitCall = { method, path, service, auth: null, clientKey: null, status: 0, responseBytes: 0, at: new Date() };
       ctx.state.gitCalls.push(call);
+      const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+      res.write = ((chunk: unknown, ...rest: unknown[]) => {
+        if (typeof chunk === "string" || Buffer.isBuffer(chunk)) call.responseBytes += Buffer.byteLength(chunk);
+        return write(chunk, ...rest);
+      }) as typeof res.write;
       res.on("finish", () => {
         call.status = res.statusCode;
       });

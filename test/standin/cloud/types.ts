@@ -33,6 +33,8 @@ export interface GitCall {
   auth: AuthKind | null;
   clientKey: string | null;
   status: number;
+  /** Bytes of the response body sent so far (a fetch's pack: how much the client was sent). */
+  responseBytes: number;
   at: Date;
 }
 

@@ -1,6 +1,7 @@
 import { cp, mkdir } from "node:fs/promises";
 import os from "node:os";
 import { dirname, join } from "node:path";
+import { packScript, streamIn, streamOut, UNPACK_SCRIPT } from "../tar-stream";
 import { startScript, type ScriptRun } from "../../run-script";
 import { createWorkspace, removeWorkspace } from "../../workspace";
 import type { Executor, JobSandbox, RunSpec, StepSandbox, StepSpec } from "../executor";
@@ -64,6 +65,8 @@ export class HostExecutor implements Executor {
           await cp(join(from, f), join(to, f), { force: true, verbatimSymlinks: true });
         }
       },
+      packOut: (from: string, files?: readonly string[]) => streamOut("/bin/sh", ["-c", packScript(files !== undefined), "sh", from], files ? files.map((f) => `${f}\0`).join("") : undefined),
+      unpackIn: (into: string, body) => streamIn("/bin/sh", ["-c", UNPACK_SCRIPT, "sh", into], body),
       diskFull: async () => false,
       release: () => removeWorkspace(dir),
     };

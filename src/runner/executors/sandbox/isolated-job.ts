@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { chown, mkdir } from "node:fs/promises";
 import os from "node:os";
 import { relative } from "node:path";
+import type { Readable } from "node:stream";
 import { formatBytes, type ExecutorSettings } from "../../../config/executor-settings";
 import type { JobSandbox, Owner, StepSandbox, StepSpec } from "../executor";
 import { StepRefusedError } from "../executor";
@@ -10,6 +11,7 @@ import type { JobDisk, JobDisks } from "./job-disk";
 import type { NetnsPool } from "./netns-pool";
 import { runTool, TOOL_PATH } from "./run-tool";
 import type { SandboxRoot } from "./sandbox-root";
+import { packScript, streamIn, streamOut, UNPACK_SCRIPT } from "../tar-stream";
 
 /** Starts making every slot's first job filesystem and step network, so the first job waits for neither. */
 export function prepareSlots(slots: number, disks: JobDisks, netns: NetnsPool | null): void {
@@ -75,6 +77,18 @@ export abstract class IsolatedJob implements JobSandbox {
     else await this.jail(binds, 'cp -R -P --preserve=mode,timestamps -- "$1/." /dst/', source);
     await runTool("chown", ["-R", "-h", "0:0", "--", to]);
     await runTool("chmod", ["-R", "a+rX,u+w", "--", to]);
+  }
+
+  /** As the step's uid, inside a jail holding only the job's files, read-only; the tar.gz comes out on stdout. */
+  packOut(from: string, files?: readonly string[]): Readable {
+    const args = jailArgs({ root: this.root, binds: [[this.dir, "/job", "ro"]], uid: this.owner.uid, gid: this.owner.gid, command: ["/bin/sh", "-c", packScript(files !== undefined), "sh", `/job/${this.insideJob(from)}`] });
+    return streamOut("bwrap", args, files ? files.map((f) => `${f}\0`).join("") : undefined);
+  }
+
+  /** As the step's uid, inside a jail holding only the job's files; the tar.gz goes in on stdin. */
+  async unpackIn(into: string, body: Readable): Promise<void> {
+    const args = jailArgs({ root: this.root, binds: [[this.dir, "/job", "rw"]], uid: this.owner.uid, gid: this.owner.gid, command: ["/bin/sh", "-c", UNPACK_SCRIPT, "sh", `/job/${this.insideJob(into)}`] });
+    await streamIn("bwrap", args, body);
   }
 
   diskFull(): Promise<boolean> {
