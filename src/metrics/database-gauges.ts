@@ -1,9 +1,8 @@
 import { Op } from "sequelize";
 import type { Models } from "../db/models";
+import { RUNNER_RECENT_MS } from "../runner/runner-registry";
 import { DEFAULT_LABEL, labelKey, planLabelKeys, storedLabels } from "./job-labels";
 
-/** A runner that polled within this long is connected (runners record when they were seen at most every 30 s). */
-export const RUNNER_SEEN_WINDOW_MS = 90_000;
 /** Queued jobs looked at per scrape; beyond that the queue is counted, but not split by label. */
 const QUEUE_SAMPLE = 10_000;
 /** Builds whose step labels are remembered between scrapes (a build's plan never changes). */
@@ -21,7 +20,8 @@ export interface DatabaseSnapshot {
   outboxRetrying: number;
   /** Statuses given up on (final refusal, or retries exhausted). */
   outboxFailed: number;
-  runnersConnected: number;
+  /** Runners seen recently (as the runners' listing counts them connected), by kind: remote, in-process. */
+  runnersConnected: Record<string, number>;
 }
 
 /** Reads the snapshot with a handful of indexed counts; step labels of queued jobs come from their build's plan. */
@@ -32,17 +32,19 @@ export class DatabaseGauges {
 
   async read(now = new Date()): Promise<DatabaseSnapshot> {
     const { models } = this;
-    const [processorBacklog, builds, outboxPending, outboxRetrying, outboxFailed, runnersConnected, queue] = await Promise.all([
+    const [processorBacklog, builds, outboxPending, outboxRetrying, outboxFailed, runners, queue] = await Promise.all([
       models.Delivery.count({ where: { status: "pending" } }),
       models.Build.count({ group: ["state"] }) as unknown as Promise<Array<{ state: string; count: number | string }>>,
       models.StatusOutbox.count({ where: { status: "pending" } }),
       models.StatusOutbox.count({ where: { status: "pending", attempts: { [Op.gt]: 0 } } }),
       models.StatusOutbox.count({ where: { status: "failed" } }),
-      models.Runner.count({ where: { lastSeenAt: { [Op.gte]: new Date(now.getTime() - RUNNER_SEEN_WINDOW_MS) } } }),
+      models.Runner.count({ where: { lastSeenAt: { [Op.gte]: new Date(now.getTime() - RUNNER_RECENT_MS) } }, group: ["kind"] }) as unknown as Promise<Array<{ kind: string; count: number | string }>>,
       this.queue(now),
     ]);
     const buildsByState: Record<string, number> = {};
     for (const row of builds) buildsByState[row.state] = Number(row.count);
+    const runnersConnected: Record<string, number> = {};
+    for (const row of runners) runnersConnected[row.kind] = Number(row.count);
     return { processorBacklog, buildsByState, queue, outboxPending, outboxRetrying, outboxFailed, runnersConnected };
   }
 

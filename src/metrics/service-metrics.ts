@@ -33,7 +33,7 @@ export class ServiceMetrics {
   private readonly outboxBacklog: Gauge;
   private readonly outboxRetrying: Gauge;
   private readonly outboxFailed: Gauge;
-  private readonly runners: Gauge;
+  private readonly runners: Gauge<"kind">;
 
   constructor(models: Models) {
     const registers = [this.registry];
@@ -66,7 +66,7 @@ export class ServiceMetrics {
     this.outboxBacklog = new Gauge({ name: "pipelines_status_outbox_backlog", help: "Commit statuses waiting to be posted to Bitbucket (database)", registers });
     this.outboxRetrying = new Gauge({ name: "pipelines_status_outbox_retrying", help: "Commit statuses waiting after at least one failed post (database)", registers });
     this.outboxFailed = new Gauge({ name: "pipelines_status_outbox_failed", help: "Commit statuses given up on (database)", registers });
-    this.runners = new Gauge({ name: "pipelines_runners_connected", help: "Remote runners that polled in the last 90 s (database)", registers });
+    this.runners = new Gauge({ name: "pipelines_runners_connected", help: "Runners seen in the last two minutes, by kind: remote, in-process (database)", labelNames: ["kind"], registers });
   }
 
   delivery(kind: DeliveryKind, outcome: DeliveryOutcome): void {
@@ -114,6 +114,8 @@ export class ServiceMetrics {
     this.outboxBacklog.set(s.outboxPending);
     this.outboxRetrying.set(s.outboxRetrying);
     this.outboxFailed.set(s.outboxFailed);
-    this.runners.set(s.runnersConnected);
+    this.runners.reset();
+    for (const kind of ["remote", "in-process"]) this.runners.set({ kind }, s.runnersConnected[kind] ?? 0);
+    for (const [kind, n] of Object.entries(s.runnersConnected)) this.runners.set({ kind }, n);
   }
 }

@@ -90,9 +90,10 @@ describe("/metrics", function () {
     const runner = await models.Runner.create({ name: "elsewhere", tokenHash: randomBytes(32).toString("hex"), lastSeenAt: new Date() });
     await models.Runner.create({ name: "long-gone", tokenHash: randomBytes(32).toString("hex"), lastSeenAt: new Date(Date.now() - 3600_000) });
     const f = await scrape();
-    assert.equal(sampleValue(f, "pipelines_runners_connected"), 1);
+    assert.equal(sampleValue(f, "pipelines_runners_connected", { kind: "remote" }), 1);
+    assert.equal(sampleValue(f, "pipelines_runners_connected", { kind: "in-process" }), 0);
     await runner.update({ lastSeenAt: new Date(Date.now() - 3600_000) });
-    assert.equal(sampleValue(await scrape(), "pipelines_runners_connected"), 0);
+    assert.equal(sampleValue(await scrape(), "pipelines_runners_connected", { kind: "remote" }), 0);
     assert.equal(sampleValue(f, "pipelines_status_outbox_backlog"), await models.StatusOutbox.count({ where: { status: "pending" } }));
   });
 });
