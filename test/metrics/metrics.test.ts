@@ -4,6 +4,7 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { eventually, installWorld, type World } from "../support/build-world";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { parsePrometheusText, sampleValue } from "./prometheus-text";
+import { loadMetricsSettings } from "../../src/config/metrics-settings";
 
 const PIPELINE = `pipelines:
   default:
@@ -123,6 +124,17 @@ describe("/metrics: where it is served", function () {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe("metrics settings", () => {
+  it("refuses a short token or a bad port, naming the setting; the separate port listens on loopback unless told", () => {
+    assert.throws(() => loadMetricsSettings({ PIPELINES_METRICS_TOKEN: "short" }), /PIPELINES_METRICS_TOKEN: must be at least 16 characters/);
+    assert.throws(() => loadMetricsSettings({ PIPELINES_METRICS_TOKEN: "sixteen chars  with spaces" }), /PIPELINES_METRICS_TOKEN/);
+    assert.throws(() => loadMetricsSettings({ PIPELINES_METRICS_PORT: "70000" }), /PIPELINES_METRICS_PORT: must be a port number/);
+    assert.throws(() => loadMetricsSettings({ PIPELINES_METRICS_PORT: "http" }), /PIPELINES_METRICS_PORT/);
+    assert.deepEqual(loadMetricsSettings({}), { token: null, port: null, host: "127.0.0.1" });
+    assert.deepEqual(loadMetricsSettings({ PIPELINES_METRICS_PORT: "9464", PIPELINES_METRICS_HOST: "10.0.0.5" }), { token: null, port: 9464, host: "10.0.0.5" });
   });
 });
 
