@@ -32,6 +32,11 @@ export async function start(env: Record<string, string | undefined> = process.en
   let config = loadConfig(env);
   const storage = await openStorage(config, log);
   const server = http.createServer();
+  // The port is bound first (with PORT=0 the base URL is the bound address), the app made after: a request that
+  // arrives in between waits for it instead of hanging unanswered.
+  let early: [http.IncomingMessage, http.ServerResponse][] | null = [];
+  const holdEarly = (req: http.IncomingMessage, res: http.ServerResponse) => early?.push([req, res]);
+  server.on("request", holdEarly);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -63,6 +68,10 @@ export async function start(env: Record<string, string | undefined> = process.en
     });
     app(req, res);
   });
+  server.off("request", holdEarly);
+  const waiting = early;
+  early = null;
+  for (const [req, res] of waiting) server.emit("request", req, res);
   const drained = (ms: number) =>
     new Promise<void>((resolve) => {
       if (inFlight === 0) return resolve();

@@ -56,9 +56,10 @@ describe("crash: kill -9 of the server right after it acknowledged 200 deliverie
 
   const startServer = async (): Promise<Child> => {
     const child = spawnTs("src/server.ts", [], env);
+    server = child; // stopped by after() even if it never answers
     await eventually("the server to answer /healthz", async () => {
       if (child.proc.exitCode !== null) throw new Error(`the server exited: ${child.output()}`);
-      const res = await fetch(`${env.PIPELINES_BASE_URL}/healthz`).catch(() => null);
+      const res = await fetch(`${env.PIPELINES_BASE_URL}/healthz`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
       return res?.status === 200;
     }, 25_000);
     return child;
@@ -127,6 +128,18 @@ describe("crash: kill -9 of the server right after it acknowledged 200 deliverie
         while (next < sends.length) results.push(await send(sends[next++]));
       }),
     );
+    if (acknowledged.size < ACKNOWLEDGED) {
+      victim.proc.kill("SIGKILL");
+      const answers = new Map<number, number>();
+      for (const d of results) answers.set(d.status, (answers.get(d.status) ?? 0) + 1);
+      assert.fail(`only ${acknowledged.size} of ${SENT} deliveries were acknowledged, so the kill never came; answers: ${JSON.stringify([...answers])}`);
+    }
+    if (acknowledged.size < ACKNOWLEDGED) {
+      victim.proc.kill("SIGKILL");
+      const answers = new Map<number, number>();
+      for (const d of results) answers.set(d.status, (answers.get(d.status) ?? 0) + 1);
+      assert.fail(`only ${acknowledged.size} of ${SENT} deliveries were acknowledged, so the kill never came; answers: ${JSON.stringify([...answers])}`);
+    }
     const killed = await victim.exited;
     assert.equal(killed.signal, "SIGKILL", "the server was killed, not stopped");
     assert.ok(acknowledged.size >= ACKNOWLEDGED, `only ${acknowledged.size} deliveries were acknowledged`);
