@@ -88,7 +88,7 @@ function jobsRun(runners: Array<{ name: string; child: Child }>): Array<{ runner
 }
 
 describe("two web processes and two remote runners on one Postgres", function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   let bb: BitbucketCloud;
   let tmp: string;
   let db: { url: string; base: string };
@@ -283,7 +283,9 @@ describe("two web processes and two remote runners on one Postgres", function ()
     assert.equal(logs.length, PUSHES);
     for (const l of logs) assert.equal(l.log.split(`ran build ${l.number}\n`).length - 1, 1, `build #${l.number}'s log says it ran once`);
 
-    // Statuses: every row of the outbox settled once (none left pending, none failed).
+    // Statuses: every row of the outbox settled once (none left pending, none failed). A row the killed process had
+    // taken is left to it for a minute (a post may take that long), then the other process posts it.
+    await eventually("every status row settled", async () => (await models.StatusOutbox.count({ where: { tenantId: tenant.id, status: "pending" } })) === 0, 90_000).catch(() => undefined);
     const outbox = await models.StatusOutbox.findAll({ where: { tenantId: tenant.id } });
     assert.deepEqual(outbox.filter((o) => o.status === "pending" || o.status === "failed").map((o) => `${o.id} ${o.status} ${o.lastError}`), []);
     // And posted once each: a second process never posts a row the first took (at least once: a post the kill cut
