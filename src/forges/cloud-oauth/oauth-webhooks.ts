@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Models, Tenant, Application } from "../../db/models";
 import { revealSecret } from "../../db/encrypted-fields";
-import { ACTED_EVENTS } from "../../intake/acted-events";
+import { ACTED_EVENTS } from "../acted-events";
 import { bitbucketMessage } from "../../tenants/ssh-key-bitbucket";
 import { repoPath, type CloudCaller } from "../cloud/cloud-caller";
 

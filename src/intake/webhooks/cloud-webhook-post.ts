@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from "express";
 import { revealSecret } from "../../db/encrypted-fields";
 import { badRequest } from "../../http/http-error";
-import { ACTED_EVENTS } from "../acted-events";
+import { ACTED_EVENTS } from "../../forges/acted-events";
 import { acceptDelivery, deliveryIdOf, jsonObjectBody } from "../accept-delivery";
 import { verifySignedWebhook, type SignedWebhookDeps } from "../signed-webhook";
 

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from "express";
 import { badRequest } from "../../http/http-error";
-import { ACTED_EVENTS } from "../acted-events";
+import { ACTED_EVENTS } from "../../forges/acted-events";
 import { acceptDelivery, deliveryIdOf, jsonObjectBody, orUnavailable } from "../accept-delivery";
 import type { InboxWriter } from "../inbox-writer";
 import type { Logger } from "../../log/logger";

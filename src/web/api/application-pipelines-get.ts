@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { findApplication } from "../../applications/find-application";
 import type { EngineContext } from "../../builds/engine-context";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { isSafeRefName } from "../../forges/events";
 import { badRequest, notFound } from "../../http/http-error";
 import { DEFAULT_PIPELINE_FILE, formatDiagnostic, type CustomVariable } from "../../pipelines";

@@ -4,7 +4,7 @@ import type { Models } from "../../db/models";
 import { revealSecret } from "../../db/encrypted-fields";
 import { asyncHandler } from "../../http/async-handler";
 import { HttpError, badRequest, conflict, notFound } from "../../http/http-error";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import type { CloudApiDeps } from "./cloud-api-deps";
 import { fetchRepository } from "../../forges/cloud-connect/fetch-repository";
 import { applicationJson } from "../../applications/application-json";

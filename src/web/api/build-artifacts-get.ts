@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import type { EngineContext } from "../../builds/engine-context";
 import { notFound } from "../../http/http-error";
 import { findBuild } from "./find-build";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** One artifact as the API shows it. */
 export interface ArtifactJson {

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { buildJson } from "../../builds/build-json";
 import type { EngineContext } from "../../builds/engine-context";
 import { stopBuild } from "../../builds/stop-build";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { conflict } from "../../http/http-error";
 import { findBuild } from "./find-build";
 

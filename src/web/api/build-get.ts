@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import type { Models } from "../../db/models";
 import { buildJson } from "../../builds/build-json";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { findBuild } from "./find-build";
 
 /** GET /api/builds/:id — a build with its steps. */

@@ -4,7 +4,7 @@ import type { EngineContext } from "../../builds/engine-context";
 import { rerunFailedSteps } from "../../builds/rerun-failed-steps";
 import { conflict } from "../../http/http-error";
 import { findBuild } from "./find-build";
-import { tenantAuthOf, tenantOf } from "./tenant-auth";
+import { tenantAuthOf, tenantOf } from "../../http/tenant-auth";
 
 /**
  * POST /api/builds/:id/rerun-failed — "Re-run failed steps": a new build that reuses the passed steps' results and

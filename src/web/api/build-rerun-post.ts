@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { buildJson } from "../../builds/build-json";
 import type { EngineContext } from "../../builds/engine-context";
 import { rerunBuild } from "../../builds/rerun-build";
-import { tenantAuthOf, tenantOf } from "./tenant-auth";
+import { tenantAuthOf, tenantOf } from "../../http/tenant-auth";
 import { conflict, HttpError } from "../../http/http-error";
 import { findBuild } from "./find-build";
 import { unlessBitbucketUnavailable } from "./forge-unavailable";

@@ -3,7 +3,7 @@ import type { Models } from "../../db/models";
 import { notFound } from "../../http/http-error";
 import { logPieces } from "./build-step-log-get";
 import { findBuild, stepIndexParam } from "./find-build";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** The runner's last line when a step printed more than the log cap (log-sink.ts). */
 const TRUNCATED = "[pipelines] log truncated: ";

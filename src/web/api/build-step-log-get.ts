@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { Op } from "sequelize";
 import type { Models } from "../../db/models";
 import type { StepState } from "../../db/models/step";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { HttpError, notFound } from "../../http/http-error";
 import { parseByteRange } from "./byte-range";
 import { findBuild, stepIndexParam } from "./find-build";

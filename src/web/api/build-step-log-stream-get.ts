@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import type { Models } from "../../db/models";
 import type { StepSignals } from "../../builds/step-signals";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { badRequest, notFound } from "../../http/http-error";
 import { LogLines } from "../pages/log-lines";
 import { LOG_COMPLETE, timedLogPieces } from "./build-step-log-get";

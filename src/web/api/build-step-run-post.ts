@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import { buildJson } from "../../builds/build-json";
 import { runStepByHand } from "../../deployments/run-deployment-step";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { conflict, forbidden, notFound } from "../../http/http-error";
 import { findBuild, stepIndexParam } from "./find-build";
 import { actorDeps, type DeploymentsApiDeps } from "./deployments-deps";

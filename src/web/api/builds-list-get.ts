@@ -4,7 +4,7 @@ import type { Build, Models } from "../../db/models";
 import type { BuildAttributes, BuildState } from "../../db/models/build";
 import { findApplication } from "../../applications/find-application";
 import { buildSummaryJson } from "../../builds/build-json";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { isSafeRefName } from "../../forges/events";
 import { badRequest } from "../../http/http-error";
 import { decodeCursor, encodeCursor, limitParam } from "./api-cursor";

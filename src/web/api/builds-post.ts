@@ -3,7 +3,7 @@ import { findApplication } from "../../applications/find-application";
 import { buildJson } from "../../builds/build-json";
 import type { EngineContext } from "../../builds/engine-context";
 import { startBuild, type StartBuildRequest } from "../../builds/start-build";
-import { tenantAuthOf, tenantOf } from "./tenant-auth";
+import { tenantAuthOf, tenantOf } from "../../http/tenant-auth";
 import { isSafeRefName } from "../../forges/events";
 import { badRequest, HttpError } from "../../http/http-error";
 import { unlessBitbucketUnavailable } from "./forge-unavailable";

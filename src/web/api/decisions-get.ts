@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { Op } from "sequelize";
 import type { Application, Decision, DecisionOutcome, Models } from "../../db/models";
 import { findApplication } from "../../applications/find-application";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { decodeCursor, encodeCursor, limitParam } from "./api-cursor";
 
 /** One entry of "why did / didn't this run". */

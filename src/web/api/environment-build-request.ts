@@ -4,7 +4,7 @@ import { badRequest } from "../../http/http-error";
 import type { DeploymentsApiDeps } from "./deployments-deps";
 import { findBuild } from "./find-build";
 import { environmentParam } from "./find-environment";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /**
  * What a Promote or Redeploy request names: the tenant's application (`:id`), its environment (`:name`) and one of

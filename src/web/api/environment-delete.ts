@@ -4,7 +4,7 @@ import { deleteEnvironment } from "../../deployments/manage-environments";
 import { actorDeps, type DeploymentsApiDeps } from "./deployments-deps";
 import { environmentParam } from "./find-environment";
 import { requireRepositoryAdmin } from "./require-admin";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /**
  * DELETE /api/applications/:id/environments/:name — removes it with its variables and history: 204; 409 while a

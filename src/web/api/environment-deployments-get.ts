@@ -5,7 +5,7 @@ import type { Models } from "../../db/models";
 import { deploymentsJson } from "../../deployments/deployment-json";
 import { decodeCursor, encodeCursor, limitParam } from "./api-cursor";
 import { environmentParam } from "./find-environment";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /**
  * GET /api/applications/:id/environments/:name/deployments?cursor=&limit= — the environment's deployments, newest

@@ -6,7 +6,7 @@ import { updateEnvironment } from "../../deployments/manage-environments";
 import { actorDeps, type DeploymentsApiDeps } from "./deployments-deps";
 import { environmentParam } from "./find-environment";
 import { requireRepositoryAdmin } from "./require-admin";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /**
  * PATCH /api/applications/:id/environments/:name — rename, re-type, move (`rank`) or restrict an environment. Its

@@ -4,7 +4,7 @@ import { notFound } from "../../http/http-error";
 import { actorDeps, type DeploymentsApiDeps } from "./deployments-deps";
 import { environmentParam } from "./find-environment";
 import { requireRepositoryAdmin } from "./require-admin";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** DELETE /api/applications/:id/environments/:name/variables/:variable — 204; 404 when there is no such variable. */
 export function environmentVariableDelete(deps: DeploymentsApiDeps) {

@@ -5,7 +5,7 @@ import { badRequest } from "../../http/http-error";
 import { actorDeps, type DeploymentsApiDeps } from "./deployments-deps";
 import { environmentParam } from "./find-environment";
 import { requireRepositoryAdmin } from "./require-admin";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /**
  * PUT /api/applications/:id/environments/:name/variables/:variable `{value, secured?}` — sets a deployment variable

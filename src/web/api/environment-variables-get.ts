@@ -3,7 +3,7 @@ import { findApplication } from "../../applications/find-application";
 import type { Models } from "../../db/models";
 import { revealSecret } from "../../db/encrypted-fields";
 import { environmentParam } from "./find-environment";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** GET /api/applications/:id/environments/:name/variables — `{values: [{name, secured, value}]}`; a secured value is null. */
 export function environmentVariablesGet(models: Models) {

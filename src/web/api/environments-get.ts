@@ -3,7 +3,7 @@ import { findApplication } from "../../applications/find-application";
 import type { Models } from "../../db/models";
 import { environmentsJson } from "../../deployments/deployment-json";
 import { listEnvironments } from "../../deployments/environments";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** GET /api/applications/:id/environments — `{values: [{name, type, rank, restrictions, current}]}`, in order. */
 export function environmentsGet(models: Models) {

@@ -4,7 +4,7 @@ import type { Models } from "../../db/models";
 import { environmentsJson } from "../../deployments/deployment-json";
 import { parseEnvironmentInput } from "../../deployments/environment-input";
 import { createEnvironment } from "../../deployments/manage-environments";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** POST /api/applications/:id/environments `{name, type, rank?, branches?, adminsOnly?}` — 201 with the environment; 409 when the name is taken. */
 export function environmentsPost(models: Models) {

@@ -7,7 +7,7 @@ import type { OAuthSettings } from "../../forges/cloud-oauth/oauth-settings";
 import { currentSession } from "../oauth/session";
 import { sessionUserToken } from "../oauth/session-user-token";
 import { serverGrantOf } from "../server-login/server-grant";
-import { tenantAuthOf } from "./tenant-auth";
+import { tenantAuthOf } from "../../http/tenant-auth";
 
 export interface ActorDeps {
   models: Models;

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { findApplication } from "../../applications/find-application";
 import type { Models } from "../../db/models";
 import { scheduleParam } from "./find-schedule";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** DELETE /api/applications/:id/schedules/:sid — 204; it fires no more. */
 export function scheduleDelete(models: Models) {

@@ -5,7 +5,7 @@ import { updateSchedule } from "../../schedules/manage-schedules";
 import { parseScheduleInput } from "../../schedules/schedule-input";
 import { scheduleJson } from "../../schedules/schedule-json";
 import { scheduleParam } from "./find-schedule";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** PATCH /api/applications/:id/schedules/:sid — change any of branch, pipeline, cron, timezone, enabled: 200 with the schedule. */
 export function schedulePatch(models: Models) {

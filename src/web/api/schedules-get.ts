@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { findApplication } from "../../applications/find-application";
 import type { Models } from "../../db/models";
 import { scheduleJson } from "../../schedules/schedule-json";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** GET /api/applications/:id/schedules — `{values: [{id, branch, pipeline, cron, timezone, enabled, nextRunAt, …}]}`. */
 export function schedulesGet(models: Models) {

@@ -4,7 +4,7 @@ import type { Models } from "../../db/models";
 import { createSchedule } from "../../schedules/manage-schedules";
 import { parseScheduleInput } from "../../schedules/schedule-input";
 import { scheduleJson } from "../../schedules/schedule-json";
-import { tenantOf } from "./tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 
 /** POST /api/applications/:id/schedules `{branch, cron, pipeline?, timezone?, enabled?}` — 201 with the schedule; 400 naming what is wrong with a bad cron. */
 export function schedulesPost(models: Models) {

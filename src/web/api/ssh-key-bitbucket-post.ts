@@ -1,7 +1,7 @@
 import type { Request, Response } from "express";
 import type { Models } from "../../db/models";
 import { badRequest, HttpError } from "../../http/http-error";
-import { tenantAuthOf } from "./tenant-auth";
+import { tenantAuthOf } from "../../http/tenant-auth";
 import type { CloudApiDeps } from "./cloud-api-deps";
 import { addSshKeyToBitbucket } from "../../tenants/ssh-key-bitbucket";
 

@@ -3,7 +3,7 @@ import type { Models } from "../../db/models";
 import { badRequest, notFound } from "../../http/http-error";
 import { LOG_COMPLETE, timedLogPieces } from "../api/build-step-log-get";
 import { findBuild, stepIndexParam } from "../api/find-build";
-import { tenantOf } from "../api/tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { LogLines } from "../pages/log-lines";
 
 const READ_BYTES = 256 * 1024;

@@ -2,7 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Application, Models } from "../../db/models";
 import { bracedUuid } from "../../forges/cloud-forge-app/fit/fit-claims";
 import { forbidden } from "../../http/http-error";
-import { tenantOf } from "../api/tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { forgePageContextOf } from "./forge-ui-auth";
 
 const ID = /^\d{1,15}$/;

@@ -6,7 +6,7 @@ import { forgeCaller } from "../../forges/cloud-forge-app/forge-caller";
 import { installationActive } from "../../forges/cloud-forge-app/forge-installations";
 import { forbidden } from "../../http/http-error";
 import { verifyForgeCall, type ForgeCallDeps } from "../../intake/forge-call";
-import { setTenantAuth } from "../api/tenant-auth";
+import { setTenantAuth } from "../../http/tenant-auth";
 
 /** What the Forge door found out about a page call: the repository of the token, with its full name. */
 export interface ForgePageContext {

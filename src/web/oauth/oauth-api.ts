@@ -5,7 +5,7 @@ import type { TenantRevoker } from "../../tenants/revoke-tenant";
 import { disconnectOAuthTenant } from "../../forges/cloud-oauth/disconnect";
 import type { CloudCaller } from "../../forges/cloud/cloud-caller";
 import type { Tenant } from "../../db/models";
-import { tenantOf } from "../api/tenant-auth";
+import { tenantOf } from "../../http/tenant-auth";
 import { currentSession } from "./session";
 import { sessionConnections } from "./oauth-connections";
 

@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { Op } from "sequelize";
 import type { Models, OAuthSession } from "../../db/models";
 import { HttpError, unauthorized } from "../../http/http-error";
-import { setTenantAuth } from "../api/tenant-auth";
+import { setTenantAuth } from "../../http/tenant-auth";
 import { serverGrantOf, serverMemberTenant } from "../server-login/server-grant";
 
 /** A session lasts 12 hours; then "Connect Bitbucket" signs in again. */

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Models, OAuthSession } from "../../db/models";
 import { notFound } from "../../http/http-error";
-import { setTenantAuth } from "../api/tenant-auth";
+import { setTenantAuth } from "../../http/tenant-auth";
 import { currentSession } from "./session";
 import { sessionConnections } from "./oauth-connections";
 

@@ -1,6 +1,6 @@
 import type { Response } from "express";
 import type { Tenant } from "../../db/models";
-import { tenantAuthOf } from "../api/tenant-auth";
+import { tenantAuthOf } from "../../http/tenant-auth";
 
 /**
  * Who a page (or a fragment of one) is shown to, whichever door it came through: inside Bitbucket's iframe with a

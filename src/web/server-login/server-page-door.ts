@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Models } from "../../db/models";
 import { notFound } from "../../http/http-error";
-import { setTenantAuth } from "../api/tenant-auth";
+import { setTenantAuth } from "../../http/tenant-auth";
 import { currentSession } from "../oauth/session";
 import { grantCovers, grantedTenant, serverGrantOf, type ServerGrant } from "./server-grant";
 import { serverLoginPath } from "./server-paths";

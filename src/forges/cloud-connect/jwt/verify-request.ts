@@ -5,7 +5,7 @@ import { sharedSecretKey } from "../../../tenants/tenant-keys";
 import type { TenantLookup } from "../../../tenants/tenant-lookup";
 import { CONTEXT_QSH, qshOf } from "./qsh";
 import { decodeUnverified, hasValidHs256Signature, TokenFormatError, type ConnectClaims, type DecodedToken } from "./token";
-import { setTenantAuth } from "../../../web/api/tenant-auth";
+import { setTenantAuth } from "../../../http/tenant-auth";
 
 /**
  * The two kinds of Connect token:

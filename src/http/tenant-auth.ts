@@ -1,5 +1,5 @@
 import type { Response } from "express";
-import type { Tenant } from "../../db/models";
+import type { Tenant } from "../db/models";
 
 /**
  * Who a JSON API request acts for, whichever door it came through: a Connect context token (inside Bitbucket), the
