@@ -196,36 +196,20 @@
   function downloadLog(button) {
     if (!current.build || current.step === null) return P.message("Open a step to download its log.", "error");
     var name = stepName(current.step);
-    button.disabled = true;
-    P.message("Downloading the log of " + name + "…");
-    P.download("/api/builds/" + current.build + "/steps/" + current.step + "/log/download")
-      .then(function (file) {
-        var a = document.createElement("a");
-        var url = URL.createObjectURL(file.blob);
-        a.href = url;
-        a.download = file.name;
-        a.hidden = true;
-        document.body.appendChild(a);
-        a.click();
-        a.remove();
-        setTimeout(function () {
-          URL.revokeObjectURL(url);
-        }, 10000);
-        P.message("Downloaded " + file.name + " (" + Math.max(1, Math.round(file.blob.size / 1024)) + " KB).", "success");
-      })
-      .catch(fail)
-      .then(function () {
-        button.disabled = false;
-      });
+    downloadFile(button, "the log of " + name, "/api/builds/" + current.build + "/steps/" + current.step + "/log/download");
   }
 
   /** Downloads one artifact of a step as its tar.gz (through the API, with the token, as a blob). */
   function downloadArtifact(button) {
     var id = button.getAttribute("data-artifact-id");
-    var label = button.getAttribute("data-artifact-name");
+    downloadFile(button, "the artifact " + button.getAttribute("data-artifact-name"), "/api/builds/" + current.build + "/artifacts/" + id + "/download");
+  }
+
+  /** Fetches `path` through the API (with the token) and hands it to the browser as a file, saying what happens. */
+  function downloadFile(button, what, path) {
     button.disabled = true;
-    P.message("Downloading the artifact " + label + "…");
-    P.download("/api/builds/" + current.build + "/artifacts/" + id + "/download")
+    P.message("Downloading " + what + "…");
+    P.download(path)
       .then(function (file) {
         var a = document.createElement("a");
         var url = URL.createObjectURL(file.blob);
