@@ -3,18 +3,11 @@ import type { Readable } from "node:stream";
 import { Op, type Transaction } from "sequelize";
 import type { StorageSettings } from "../config/load-config";
 import type { Artifact, ArtifactType, Build, Models } from "../db/models";
+import { sizeText } from "../runner/artifacts";
 import { OverCapError } from "../runner/runner-protocol";
 import { BlobTooLargeError, type BlobStore } from "../storage/blob-store";
 
 const DAY_MS = 24 * 3600_000;
-
-/** `1 GiB`, `512 MiB`… */
-export function sizeWords(n: number): string {
-  if (n >= 1024 ** 3) return `${Math.round((n / 1024 ** 3) * 10) / 10} GiB`;
-  if (n >= 1024 ** 2) return `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`;
-  if (n >= 1024) return `${Math.round((n / 1024) * 10) / 10} KiB`;
-  return `${n} bytes`;
-}
 
 /**
  * Artifacts and caches on the server: their rows (who they belong to, their size) and their tar.gz blobs. Every
@@ -38,7 +31,7 @@ export class ServerArtifacts {
     const cap = this.settings.artifactMaxBytes;
     const others = await models.Artifact.findAll({ where: { buildId: build.id, stepIndex, name: { [Op.ne]: name } }, attributes: ["size"] });
     const room = cap - others.reduce((sum, a) => sum + a.size, 0);
-    const over = () => new OverCapError(`the artifacts of this step are larger than ${sizeWords(cap)}, the most a step may keep (the service's PIPELINES_ARTIFACT_MAX_BYTES)`);
+    const over = () => new OverCapError(`the artifacts of this step are larger than ${sizeText(cap)}, the most a step may keep (the service's PIPELINES_ARTIFACT_MAX_BYTES)`);
     if (room <= 0) {
       body.destroy();
       throw over();
@@ -123,7 +116,7 @@ export class ServerArtifacts {
     try {
       ({ size } = await this.blobs.put(key, body, cap));
     } catch (err) {
-      if (err instanceof BlobTooLargeError) throw new OverCapError(`the cache is larger than ${sizeWords(cap)}, the most a cache may take (the service's PIPELINES_CACHE_MAX_BYTES)`);
+      if (err instanceof BlobTooLargeError) throw new OverCapError(`the cache is larger than ${sizeText(cap)}, the most a cache may take (the service's PIPELINES_CACHE_MAX_BYTES)`);
       throw err;
     }
     try {

@@ -6,7 +6,7 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { buildReaches, eventually } from "../support/build-world";
 import { installWorkspace, contextAuth, type Workspace } from "../pages/pages-support";
-import { appFrame, launchChromium, screenshot, type Chromium } from "./browser-support";
+import { appFrame, launchChromium, pagePerTest, type Chromium } from "./browser-support";
 import { appFrameOf, assertAccessible } from "./axe";
 
 const APP_KEY = "pipelines-for-bitbucket";
@@ -51,13 +51,7 @@ describe("artifacts and Re-run failed steps in chromium", function () {
     assert.equal(build.state, "FAILED");
     buildId = build.id;
   });
-  beforeEach(async () => {
-    page = await browser.newPage();
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed") await screenshot(page, `failed-${this.currentTest.title}`).catch(() => undefined);
-    await page.close();
-  });
+  pagePerTest(() => browser, (p) => (page = p));
   after(async () => {
     await browser?.close();
     await server?.stop();

@@ -89,3 +89,18 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export function appFrame(page: Page) {
   return page.frameLocator('[data-testid="host-frame"]');
 }
+
+/** A fresh page for each test of the suite (handed to `use`), closed after it, with a screenshot when the test failed. */
+export function pagePerTest(browser: () => Chromium, use: (page: Page) => void): void {
+  let page: Page | null = null;
+  beforeEach(async () => {
+    page = await browser().newPage();
+    use(page);
+  });
+  afterEach(async function () {
+    if (!page) return;
+    if (this.currentTest?.state === "failed") await screenshot(page, `failed-${this.currentTest.title}`).catch(() => undefined);
+    await page.close();
+    page = null;
+  });
+}

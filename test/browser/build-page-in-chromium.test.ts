@@ -5,7 +5,7 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { buildReaches } from "../support/build-world";
 import { installWorkspace, contextAuth, type Workspace } from "../pages/pages-support";
-import { appFrame, launchChromium, screenshot, type Chromium } from "./browser-support";
+import { appFrame, launchChromium, pagePerTest, screenshot, type Chromium } from "./browser-support";
 import { appFrameOf, assertAccessible } from "./axe";
 import request from "supertest";
 
@@ -70,13 +70,7 @@ describe("a build's page in chromium", function () {
     assert.equal(build.state, "SUCCESSFUL", build.stateReason ?? "");
     buildId = build.id;
   });
-  beforeEach(async () => {
-    page = await browser.newPage();
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed") await screenshot(page, `failed-${this.currentTest.title}`).catch(() => undefined);
-    await page.close();
-  });
+  pagePerTest(() => browser, (p) => (page = p));
   after(async () => {
     await browser?.close();
     await server?.stop();

@@ -3,7 +3,7 @@ import type { Page } from "playwright-core";
 import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { buildReaches, installWorld, type World } from "../support/build-world";
-import { appFrame, launchChromium, screenshot, type Chromium } from "./browser-support";
+import { appFrame, launchChromium, pagePerTest, screenshot, type Chromium } from "./browser-support";
 
 const APP_KEY = "pipelines-for-bitbucket";
 
@@ -22,13 +22,7 @@ describe("the Deployments page in chromium", function () {
     server = await startTestServer();
     w = await installWorld(bb, server, "browser-deploy");
   });
-  beforeEach(async () => {
-    page = await browser.newPage();
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed") await screenshot(page, `failed-${this.currentTest.title}`).catch(() => undefined);
-    await page.close();
-  });
+  pagePerTest(() => browser, (p) => (page = p));
   after(async () => {
     await browser?.close();
     await server?.stop();

@@ -4,7 +4,7 @@ import { startBitbucketCloud, type BitbucketCloud } from "../standin/cloud";
 import { startTestServer, type TestServer } from "../support/test-server";
 import { buildReaches } from "../support/build-world";
 import { installWorkspace, type Workspace } from "../pages/pages-support";
-import { appFrame, clearResults, launchChromium, screenshot, type Chromium } from "./browser-support";
+import { appFrame, clearResults, launchChromium, pagePerTest, screenshot, type Chromium } from "./browser-support";
 
 const APP_KEY = "pipelines-for-bitbucket";
 const GREETING = "hello from the browser test";
@@ -45,13 +45,7 @@ describe("pages in chromium, framed by the Bitbucket stand-in", function () {
     server = await startTestServer();
     a = await installWorkspace(bb, server, "browser-a");
   });
-  beforeEach(async () => {
-    page = await browser.newPage();
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === "failed") await screenshot(page, `failed-${this.currentTest.title}`).catch(() => undefined);
-    await page.close();
-  });
+  pagePerTest(() => browser, (p) => (page = p));
   after(async () => {
     await browser?.close();
     await server?.stop();

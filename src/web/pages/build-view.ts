@@ -2,6 +2,7 @@ import type { Build, Step } from "../../db/models";
 import type { RepositoryWebLinks } from "../../forges/forge";
 import { buildSummaryJson, stepJson } from "../../builds/build-json";
 import type { Plan } from "../../pipelines";
+import { sizeText } from "../../runner/artifacts";
 import type { TestFailure } from "../../runner/runner-protocol";
 import { LOG_COMPLETE } from "../api/build-step-log-get";
 import type { RunnerNotes } from "./log-lines";
@@ -205,14 +206,6 @@ export interface StepArtifactView {
   scoped: boolean;
 }
 
-/** `1.5 MiB`… */
-function sizeWords(n: number): string {
-  if (n >= 1024 ** 3) return `${Math.round((n / 1024 ** 3) * 10) / 10} GiB`;
-  if (n >= 1024 ** 2) return `${Math.round((n / 1024 ** 2) * 10) / 10} MiB`;
-  if (n >= 1024) return `${Math.round((n / 1024) * 10) / 10} KiB`;
-  return `${n} bytes`;
-}
-
 /** One item of the steps column: a step, a parallel group, or a stage with its items. */
 export interface StepItem {
   step?: StepView;
@@ -371,7 +364,7 @@ export function buildDetailView(build: Build, repository: string, url: string, d
       tests: t ? `${t.failed > 0 ? `${t.failed} of ` : ""}${t.passed + t.failed + t.skipped} tests ${t.failed > 0 ? "failed" : "passed"}` : null,
       testsFailed: !!t && t.failed > 0,
       reused: j.reusedFrom !== null ? `reused from #${d.extras.rerunOfNumber ?? "?"}` : null,
-      artifacts: (d.artifacts ?? []).filter((a) => a.stepIndex === j.index).map((a) => ({ id: a.id, name: a.name, size: sizeWords(a.size), scoped: a.type === "scoped" })),
+      artifacts: (d.artifacts ?? []).filter((a) => a.stepIndex === j.index).map((a) => ({ id: a.id, name: a.name, size: sizeText(a.size), scoped: a.type === "scoped" })),
       ...lozenge(j.state),
     };
   });
